@@ -1,0 +1,1 @@
+"""Channel adapters: turn platform updates into dialog events and render replies; no business logic."""

@@ -1,0 +1,223 @@
+"""Telegram channel on python-telegram-bot: updates in, channel-neutral replies out.
+
+Dialog state is not kept in PTB (no ConversationHandler, no persistence): every update goes to
+the conversation service, which reads and writes the user's row, so any process can serve it.
+"""
+
+from __future__ import annotations
+
+import structlog
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.clock import Clock
+from bot.services.conversation import ConversationService, Handled, Incoming
+from dialogs import menus
+from dialogs.context import Viewer
+from dialogs.events import Attachment, Event, Press, Unsupported, parse_text
+from dialogs.replies import Reply
+from dialogs.texts import LOCALES, Texts
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096
+
+# Message kinds the dialogs cannot use; each gets a polite "this step needs ..." answer.
+_UNSUPPORTED = (
+    "sticker",
+    "voice",
+    "audio",
+    "video",
+    "video_note",
+    "animation",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+)
+
+
+def build_application(token: str, api_url: str, file_url: str, *, polling: bool) -> Application:
+    builder = ApplicationBuilder().token(token).base_url(api_url).base_file_url(file_url)
+    if not polling:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+def to_event(message: Message, clock: Clock) -> Event:
+    now = clock.now()
+    if message.text is not None:
+        return parse_text(now, message.text)
+    if message.document is not None:
+        doc = message.document
+        return Attachment(now, "document", doc.file_id, doc.file_name, doc.mime_type, doc.file_size)
+    if message.photo:
+        largest = message.photo[-1]
+        return Attachment(now, "photo", largest.file_id, None, "image/jpeg", largest.file_size)
+    for kind in _UNSUPPORTED:
+        if getattr(message, kind, None):
+            return Unsupported(now, "location" if kind == "venue" else kind)
+    return Unsupported(now, "other")
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row] for row in reply.buttons]
+    )
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split at line breaks where possible; Telegram refuses texts over 4096 characters."""
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    chunks.append(text)
+    return chunks
+
+
+def bot_commands(viewer: Viewer, locale: str) -> list[BotCommand]:
+    texts = Texts(locale)
+    return [BotCommand(c.name, texts(c.description_key)) for c in menus.commands_for(viewer)]
+
+
+class TelegramChannel:
+    def __init__(self, application: Application, service: ConversationService, clock: Clock) -> None:
+        self.application = application
+        self._service = service
+        self._clock = clock
+        application.add_handler(CallbackQueryHandler(self._on_callback))
+        application.add_handler(
+            MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, self._on_message)
+        )
+        application.add_error_handler(self._on_error)
+
+    async def start(self, *, polling: bool) -> None:
+        await self.application.initialize()
+        await self._install_default_menu()
+        await self.application.start()
+        if polling and self.application.updater is not None:
+            await self.application.updater.start_polling(allowed_updates=["message", "callback_query"])
+        log.info("telegram.started", polling=polling, bot=self.application.bot.username)
+
+    async def stop(self) -> None:
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _install_default_menu(self) -> None:
+        # What someone sees before registering; registered users get a per-chat menu on first contact.
+        anonymous = Viewer()
+        for locale in LOCALES:
+            language = "" if locale == "zh_CN" else locale
+            await self.application.bot.set_my_commands(
+                bot_commands(anonymous, locale),
+                scope=BotCommandScopeDefault(),
+                language_code=language or None,
+            )
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        handled = await self._service.handle(
+            Incoming(
+                channel=CHANNEL,
+                external_id=str(user.id),
+                event=to_event(message, self._clock),
+                display_name=user.full_name,
+                language_code=user.language_code,
+            )
+        )
+        await self._deliver(message.chat_id, handled)
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None or query.data is None:
+            return
+        # Answer at once so the client stops its spinner even if handling takes a moment.
+        try:
+            await query.answer()
+        except BadRequest:
+            pass  # too old to answer; still handle the press
+        handled = await self._service.handle(
+            Incoming(
+                channel=CHANNEL,
+                external_id=str(user.id),
+                event=Press(self._clock.now(), query.data),
+                display_name=user.full_name,
+                language_code=user.language_code,
+            )
+        )
+        message = query.message
+        if isinstance(message, Message):
+            await self._mark_pressed(message, query.data)
+            await self._deliver(message.chat_id, handled)
+        else:
+            await self._deliver(user.id, handled)
+
+    async def _mark_pressed(self, message: Message, action: str) -> None:
+        """Show which button was pressed and drop the keyboard: the old question cannot be answered twice."""
+        label = None
+        if message.reply_markup is not None:
+            for row in message.reply_markup.inline_keyboard:
+                for button in row:
+                    if button.callback_data == action:
+                        label = button.text
+        text = message.text or ""
+        new_text = f"{text}\n\n→ {label}" if label else text
+        try:
+            if len(new_text) <= MAX_TEXT and new_text:
+                await message.edit_text(new_text, reply_markup=None)
+            else:
+                await message.edit_reply_markup(reply_markup=None)
+        except BadRequest as exc:
+            log.debug("telegram.mark_pressed_failed", error=str(exc))
+
+    async def _deliver(self, chat_id: int, handled: Handled) -> None:
+        if handled.menu_changed and handled.identity_id is not None:
+            try:
+                await self.application.bot.set_my_commands(
+                    bot_commands(handled.viewer, handled.locale), scope=BotCommandScopeChat(chat_id)
+                )
+                await self._service.remember_menu(handled.identity_id, handled.menu_key)
+            except TelegramError as exc:
+                log.warning("telegram.menu_failed", chat_id=chat_id, error=str(exc))
+        for reply in handled.replies:
+            chunks = split_text(reply.text)
+            for index, chunk in enumerate(chunks):
+                markup = keyboard(reply) if index == len(chunks) - 1 else None
+                try:
+                    await self.application.bot.send_message(chat_id, chunk, reply_markup=markup)
+                except Forbidden:
+                    log.info("telegram.user_blocked_bot", chat_id=chat_id)
+                    return
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram.handler_error", error=repr(context.error), exc_info=context.error)

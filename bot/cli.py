@@ -1,0 +1,140 @@
+"""`rongcuo`: run the bot, migrate the database, administer roles."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.clock import SystemClock
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import configure_logging
+from bot.runtime import build_runtime, serve
+from bot.services.admin import GRANTABLE_ROLES, AdminError
+from dialogs.directory import DirectoryError
+from storage import migrate
+from storage.database import Database
+from storage.migrate import SchemaError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rongcuo", description="容错纠错助手 — tolerance pre-filing assistant"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="serve the web chat (and Telegram when a token is set)")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    upgrade = db.add_parser("upgrade", help="migrate the database to the newest schema")
+    upgrade.add_argument("--revision", default="head")
+    db.add_parser("current", help="show the database's schema revision")
+
+    admin = sub.add_parser("admin", help="roles").add_subparsers(dest="admin_command", required=True)
+    for name, text in (("grant", "give a role"), ("revoke", "take a role away")):
+        p = admin.add_parser(name, help=text)
+        p.add_argument("--telegram-id", type=int, required=True)
+        p.add_argument("--role", choices=GRANTABLE_ROLES, required=True)
+        p.add_argument("--jurisdiction", help="county/district code (officers)")
+    listing = admin.add_parser("list", help="list users and their roles")
+    listing.add_argument("--role", choices=(*GRANTABLE_ROLES, "cadre"))
+    return parser
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"rongcuo: {message}", file=sys.stderr)
+    return code
+
+
+async def _db_upgrade(settings: Settings, revision: str) -> int:
+    database = Database(settings.effective_database_url)
+    try:
+        before = await migrate.status(database)
+        if not before.known:
+            return _fail(f"the database is at unknown revision {before.current}; upgrade rongcuo first")
+        await migrate.upgrade(database, revision)
+        after = await migrate.status(database)
+        print(f"database schema: {before.current or 'empty'} -> {after.current}")
+    finally:
+        await database.dispose()
+    return 0
+
+
+async def _db_current(settings: Settings) -> int:
+    database = Database(settings.effective_database_url)
+    try:
+        found = await migrate.status(database)
+    finally:
+        await database.dispose()
+    state = (
+        "up to date" if found.up_to_date else ("unknown to this code" if not found.known else "needs upgrade")
+    )
+    print(f"current: {found.current or 'empty'}  head: {found.head}  ({state})")
+    return 0
+
+
+async def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = await build_runtime(settings, SystemClock())
+    try:
+        admin = runtime.admin
+        if args.admin_command == "grant":
+            added = await admin.grant(args.telegram_id, args.role, args.jurisdiction, by="cli")
+            print(
+                ("granted" if added else "already had") + f" {args.role} to Telegram user {args.telegram_id}"
+            )
+        elif args.admin_command == "revoke":
+            removed = await admin.revoke(args.telegram_id, args.role, args.jurisdiction, by="cli")
+            if not removed:
+                return _fail(f"Telegram user {args.telegram_id} does not hold {args.role}", code=1)
+            print(f"revoked {args.role} from Telegram user {args.telegram_id}")
+        else:
+            role = None if args.role == "cadre" else args.role
+            lines = await admin.list_users(role)
+            if args.role == "cadre":
+                lines = [line for line in lines if line.registered]
+            for line in lines:
+                grants = ", ".join(
+                    g.role + (f"@{g.jurisdiction_code}" if g.jurisdiction_code else "") for g in line.grants
+                )
+                print(
+                    f"#{line.user_id}\t{line.name or '(not registered)'}\t{line.unit or '-'}\t"
+                    f"telegram={','.join(line.telegram_ids) or '-'}\t{grants or 'cadre'}"
+                )
+            if not lines:
+                print("no users")
+    finally:
+        await runtime.database.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(f"configuration error: {exc}")
+    configure_logging(settings.log_level, settings.log_format)
+    action: Callable[[], Awaitable[int | None]]
+    if args.command == "run":
+        action = lambda: serve(settings)  # noqa: E731
+    elif args.command == "db":
+        action = (
+            (lambda: _db_upgrade(settings, args.revision))
+            if args.db_command == "upgrade"
+            else (lambda: _db_current(settings))
+        )
+    else:
+        action = lambda: _admin(settings, args)  # noqa: E731
+    try:
+        return asyncio.run(action()) or 0  # type: ignore[arg-type]
+    except (SchemaError, AdminError, DirectoryError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        return _fail(f"{exc.strerror or exc}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""Runtime configuration: every setting comes from `RONGCUO_*` environment variables or `.env`.
+
+The README has a table of every field here; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RONGCUO_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the embedded database, uploads and keys live.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default: a SQLite file in data_dir. postgresql:// URLs use asyncpg.",
+    )
+    telegram_token: str | None = Field(None, description="Bot token; Telegram is served only when set.")
+    telegram_api_url: str = Field(
+        DEFAULT_TELEGRAM_API_URL,
+        description="Bot API base URL exactly as python-telegram-bot's base_url takes it.",
+    )
+    telegram_file_url: str | None = Field(
+        None, description="Bot API file base URL; default derived from telegram_api_url."
+    )
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    timezone: str = "Asia/Shanghai"
+    secret_key: str | None = Field(
+        None, description="Signs web session cookies; default: a random key kept in data_dir/secret.key."
+    )
+    org_directory: Path | None = Field(
+        None, description="Organisation directory YAML; default: the one shipped in dialogs/data."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
+        return value
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'rongcuo.sqlite3').resolve()}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_file_url(self) -> str:
+        if self.telegram_file_url:
+            return self.telegram_file_url
+        # PTB's own default keeps the same shape: .../bot -> .../file/bot
+        head, _, tail = self.telegram_api_url.rpartition("/")
+        return f"{head}/file/{tail}"
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "RONGCUO_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise SettingsError(f"{name}: {first['msg']}") from None

@@ -1,0 +1,116 @@
+"""Wires the program together: database, directory, services, channels; starts and stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+
+from bot.channels.telegram import TelegramChannel, build_application
+from bot.channels.web import create_web_app
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.services.admin import AdminService, users_command
+from bot.services.conversation import ConversationService
+from bot.services.directory import load_directory, read_directory_file, sync_directory
+from dialogs.directory import OrgDirectory
+from storage import migrate
+from storage.database import Database
+
+log = structlog.get_logger(__name__)
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key, or one generated once and kept (owner-only) in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    database: Database
+    directory: OrgDirectory
+    conversations: ConversationService
+    admin: AdminService
+
+
+async def open_database(settings: Settings) -> Database:
+    database = Database(settings.effective_database_url)
+    try:
+        await migrate.ensure_current(database, auto_upgrade=settings.uses_embedded_database)
+    except BaseException:
+        await database.dispose()
+        raise
+    return database
+
+
+async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    clock = clock or SystemClock()
+    file_directory = read_directory_file(settings.org_directory)
+    database = await open_database(settings)
+    added, updated, deactivated = await sync_directory(database, file_directory)
+    if added or updated or deactivated:
+        log.info("directory.synced", added=added, updated=updated, deactivated=deactivated)
+    directory = await load_directory(database)
+    conversations = ConversationService(database, lambda: directory, clock)
+    conversations.add_command("users", users_command)
+    return Runtime(
+        settings, clock, database, directory, conversations, AdminService(database, directory, clock)
+    )
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or until `stop` is set): the web channel always, Telegram when configured."""
+    runtime = await build_runtime(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+    app = create_web_app(runtime.conversations, runtime.database, runtime.clock, secret_key(settings))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    log.info("web.started", url=f"http://{settings.http_host}:{settings.http_port}/")
+
+    telegram: TelegramChannel | None = None
+    try:
+        if settings.telegram_token:
+            polling = settings.telegram_mode == "polling"
+            application = build_application(
+                settings.telegram_token,
+                settings.telegram_api_url,
+                settings.effective_file_url,
+                polling=polling,
+            )
+            telegram = TelegramChannel(application, runtime.conversations, runtime.clock)
+            await telegram.start(polling=polling)
+        else:
+            log.info("telegram.disabled", reason="RONGCUO_TELEGRAM_TOKEN is not set")
+        await stop.wait()
+    finally:
+        log.info("shutdown")
+        if telegram is not None:
+            await telegram.stop()
+        await runner.cleanup()
+        await runtime.database.dispose()

@@ -1,0 +1,1 @@
+"""The application's verbs. Authorization is decided here, once, for every channel."""

@@ -1,0 +1,148 @@
+"""Granting and revoking roles, and listing users: used by the command line and by admins in chat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from dialogs.context import Context
+from dialogs.directory import OrgDirectory
+from dialogs.events import Command
+from dialogs.replies import Reply
+from storage.database import Database
+from storage.repositories.users import RoleGrant
+from storage.uow import UnitOfWork
+
+GRANTABLE_ROLES = ("admin", "officer")
+TELEGRAM = "telegram"
+
+
+class AdminError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class UserLine:
+    user_id: int
+    name: str | None
+    unit: str | None
+    registered: bool
+    telegram_ids: list[str]
+    grants: list[RoleGrant]
+
+
+class AdminService:
+    def __init__(self, database: Database, directory: OrgDirectory, clock: Clock) -> None:
+        self._database = database
+        self._directory = directory
+        self._clock = clock
+
+    def _check(self, role: str, jurisdiction: str | None) -> str:
+        if role not in GRANTABLE_ROLES:
+            raise AdminError(f"unknown role {role!r}; choose one of: {', '.join(GRANTABLE_ROLES)}")
+        if role == "officer":
+            if not jurisdiction:
+                raise AdminError("an officer needs --jurisdiction CODE (a county or district code)")
+            unit = self._directory.get(jurisdiction)
+            if unit is None or unit.level != "county":
+                raise AdminError(
+                    f"{jurisdiction!r} is not a county or district in the organisation directory"
+                )
+            return jurisdiction
+        if jurisdiction:
+            raise AdminError("--jurisdiction applies to officers only")
+        return ""
+
+    async def grant(self, telegram_id: int, role: str, jurisdiction: str | None, *, by: str) -> bool:
+        """Grant a role to a Telegram account, creating a placeholder user if it never wrote yet.
+
+        Returns False when the grant already existed.
+        """
+        code = self._check(role, jurisdiction)
+        now = self._clock.now()
+        async with UnitOfWork(self._database) as uow:
+            found = await uow.users.by_identity(TELEGRAM, str(telegram_id))
+            if found is None:
+                found = await uow.users.create(channel=TELEGRAM, external_id=str(telegram_id), now=now)
+            user, _ = found
+            assert user.id is not None
+            added = await uow.users.grant(user.id, role, code, now=now, by=by)
+            if added:
+                uow.audit.record(
+                    at=now,
+                    action="role.granted",
+                    subject_type="user",
+                    subject_id=user.id,
+                    actor_label=by,
+                    to_state=role,
+                    data={"jurisdiction_code": code, "telegram_id": telegram_id},
+                )
+            await uow.commit()
+        return added
+
+    async def revoke(self, telegram_id: int, role: str, jurisdiction: str | None, *, by: str) -> int:
+        if role not in GRANTABLE_ROLES:
+            raise AdminError(f"unknown role {role!r}; choose one of: {', '.join(GRANTABLE_ROLES)}")
+        now = self._clock.now()
+        async with UnitOfWork(self._database) as uow:
+            found = await uow.users.by_identity(TELEGRAM, str(telegram_id))
+            if found is None:
+                raise AdminError(f"no user with Telegram id {telegram_id}")
+            user, _ = found
+            assert user.id is not None
+            removed = await uow.users.revoke(user.id, role, jurisdiction)
+            if removed:
+                uow.audit.record(
+                    at=now,
+                    action="role.revoked",
+                    subject_type="user",
+                    subject_id=user.id,
+                    actor_label=by,
+                    from_state=role,
+                    data={"jurisdiction_code": jurisdiction, "telegram_id": telegram_id},
+                )
+            await uow.commit()
+        return removed
+
+    async def list_users(self, role: str | None = None, limit: int = 1000) -> list[UserLine]:
+        async with UnitOfWork(self._database) as uow:
+            rows = await uow.users.list_with_roles(role, limit=limit)
+            lines = []
+            for user, grants in rows:
+                assert user.id is not None
+                identities = await uow.users.identities(user.id)
+                lines.append(
+                    UserLine(
+                        user_id=user.id,
+                        name=user.name,
+                        unit=self._directory.full_name(user.unit_code) if user.unit_code else None,
+                        registered=user.registered_at is not None,
+                        telegram_ids=[i.external_id for i in identities if i.channel == TELEGRAM],
+                        grants=grants,
+                    )
+                )
+        return lines
+
+
+USERS_SHOWN = 30
+
+
+async def users_command(uow: UnitOfWork, ctx: Context, command: Command) -> list[Reply]:
+    """/users for admins: who is registered and which roles they hold (optionally filtered by role)."""
+    role = command.args.strip() or None
+    rows = await uow.users.list_with_roles(role, limit=USERS_SHOWN)
+    if not rows:
+        return [Reply(ctx.texts("users.none"))]
+    total = await uow.users.count_listed(role)
+    lines = [ctx.texts("users.header", count=total)]
+    for user, grants in rows:
+        roles = "、".join(
+            ctx.texts(f"role.{g.role}")
+            + (f"（{ctx.directory.full_name(g.jurisdiction_code)}）" if g.jurisdiction_code else "")
+            for g in grants
+        ) or ctx.texts("role.cadre")
+        unit = ctx.directory.full_name(user.unit_code) if user.unit_code else "—"
+        lines.append(ctx.texts("users.line", name=user.name or f"#{user.id}", unit=unit, roles=roles))
+    if total > USERS_SHOWN:
+        lines.append(ctx.texts("users.more", count=total - USERS_SHOWN))
+    return [Reply("\n".join(lines))]

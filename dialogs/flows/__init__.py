@@ -1,0 +1,1 @@
+"""Flows declared on the engine; each module holds one dialog, readable top to bottom."""

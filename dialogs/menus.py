@@ -1,0 +1,68 @@
+"""Which commands each kind of user has: drives /help, the start menu and Telegram's command menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dialogs.actions import command_action
+from dialogs.context import Context, Viewer
+from dialogs.replies import Button
+
+ANYONE = "anyone"
+REGISTERED = "registered"
+
+
+@dataclass(frozen=True, slots=True)
+class MenuCommand:
+    name: str
+    description_key: str
+    audience: str  # ANYONE, REGISTERED, or a role id
+    on_start_menu: bool = False
+
+
+COMMANDS: tuple[MenuCommand, ...] = (
+    MenuCommand("start", "cmd.start", ANYONE),
+    MenuCommand("help", "cmd.help", ANYONE, on_start_menu=True),
+    MenuCommand("cancel", "cmd.cancel", ANYONE),
+    MenuCommand("me", "cmd.me", REGISTERED, on_start_menu=True),
+    MenuCommand("users", "cmd.users", "admin", on_start_menu=True),
+)
+
+
+def _allowed(command: MenuCommand, viewer: Viewer) -> bool:
+    if command.audience == ANYONE:
+        return True
+    if command.audience == REGISTERED:
+        return viewer.registered
+    return viewer.registered and viewer.has_role(command.audience)
+
+
+def commands_for(viewer: Viewer) -> list[MenuCommand]:
+    return [c for c in COMMANDS if _allowed(c, viewer)]
+
+
+def is_known(name: str) -> bool:
+    return any(c.name == name for c in COMMANDS)
+
+
+def allowed(name: str, viewer: Viewer) -> bool:
+    return any(c.name == name and _allowed(c, viewer) for c in COMMANDS)
+
+
+def menu_key(viewer: Viewer) -> str:
+    """Changes exactly when the visible command set changes; channels cache menus by it."""
+    return ",".join(c.name for c in commands_for(viewer))
+
+
+def start_menu(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+    buttons = [
+        Button(ctx.texts(c.description_key), command_action(c.name))
+        for c in commands_for(ctx.viewer)
+        if c.on_start_menu
+    ]
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+
+
+def help_text(ctx: Context) -> str:
+    lines = [f"/{c.name} — {ctx.texts(c.description_key)}" for c in commands_for(ctx.viewer)]
+    return ctx.texts("help.header") + "\n" + "\n".join(lines)

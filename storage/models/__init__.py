@@ -1,0 +1,21 @@
+"""All tables; importing this package registers them on SQLModel.metadata (Alembic needs that)."""
+
+from storage.models.audit import AuditEntry
+from storage.models.dialog_state import DialogStateRow
+from storage.models.filing import Filing
+from storage.models.org import OrgUnitRow
+from storage.models.outbox import OutboxMessage
+from storage.models.reminder import Reminder
+from storage.models.user import User, UserIdentity, UserRole
+
+__all__ = [
+    "AuditEntry",
+    "DialogStateRow",
+    "Filing",
+    "OrgUnitRow",
+    "OutboxMessage",
+    "Reminder",
+    "User",
+    "UserIdentity",
+    "UserRole",
+]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+class Filing(SQLModel, table=True):
+    """A pre-filing (容错报备). Drafts are filings in status `draft` and have no number yet."""
+
+    __tablename__ = "filing"
+    __table_args__ = (
+        UniqueConstraint("jurisdiction_code", "year", "seq", name="uq_filing_number_parts"),
+        Index("ix_filing_user_status", "user_id", "status"),
+        Index("ix_filing_jurisdiction_status", "jurisdiction_code", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, unique=True, max_length=40)
+    user_id: int = Field(foreign_key="app_user.id")
+    unit_code: str | None = Field(default=None, foreign_key="org_unit.code", max_length=32)
+    jurisdiction_code: str | None = Field(default=None, foreign_key="org_unit.code", max_length=32)
+    status: str = Field(default="draft", max_length=30)
+    title: str | None = Field(default=None, max_length=120)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    step: str | None = Field(default=None, max_length=40)
+    year: int | None = None
+    seq: int | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import User, UserIdentity, UserRole
+
+
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    role: str
+    jurisdiction_code: str
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def by_identity(self, channel: str, external_id: str) -> tuple[User, UserIdentity] | None:
+        row = (
+            await self.session.execute(
+                select(User, UserIdentity)
+                .join(UserIdentity, UserIdentity.user_id == User.id)
+                .where(UserIdentity.channel == channel, UserIdentity.external_id == external_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def create(
+        self,
+        *,
+        channel: str,
+        external_id: str,
+        now: datetime,
+        locale: str = "zh_CN",
+        display_name: str | None = None,
+    ) -> tuple[User, UserIdentity]:
+        user = User(locale=locale, created_at=now, updated_at=now)
+        self.session.add(user)
+        await self.session.flush()
+        assert user.id is not None
+        identity = UserIdentity(
+            user_id=user.id,
+            channel=channel,
+            external_id=external_id,
+            display_name=display_name,
+            created_at=now,
+        )
+        self.session.add(identity)
+        await self.session.flush()
+        return user, identity
+
+    async def identities(self, user_id: int) -> Sequence[UserIdentity]:
+        result = await self.session.execute(select(UserIdentity).where(UserIdentity.user_id == user_id))
+        return result.scalars().all()
+
+    async def set_menu_key(self, identity_id: int, menu_key: str) -> None:
+        await self.session.execute(
+            update(UserIdentity).where(UserIdentity.id == identity_id).values(menu_key=menu_key)
+        )
+
+    async def roles(self, user_id: int) -> list[RoleGrant]:
+        result = await self.session.execute(
+            select(UserRole.role, UserRole.jurisdiction_code).where(UserRole.user_id == user_id)
+        )
+        return [RoleGrant(r, j) for r, j in result.all()]
+
+    async def grant(self, user_id: int, role: str, jurisdiction_code: str, *, now: datetime, by: str) -> bool:
+        existing = await self.session.execute(
+            select(UserRole.id).where(
+                UserRole.user_id == user_id,
+                UserRole.role == role,
+                UserRole.jurisdiction_code == jurisdiction_code,
+            )
+        )
+        if existing.first():
+            return False
+        self.session.add(
+            UserRole(
+                user_id=user_id, role=role, jurisdiction_code=jurisdiction_code, granted_at=now, granted_by=by
+            )
+        )
+        await self.session.flush()
+        return True
+
+    async def revoke(self, user_id: int, role: str, jurisdiction_code: str | None) -> int:
+        statement = delete(UserRole).where(UserRole.user_id == user_id, UserRole.role == role)
+        if jurisdiction_code is not None:
+            statement = statement.where(UserRole.jurisdiction_code == jurisdiction_code)
+        result = await self.session.execute(statement)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _listed(self, role: str | None) -> Select[Any]:
+        """Users worth listing: registered ones and anyone holding a role (placeholders made by a grant)."""
+        holders = select(UserRole.user_id)
+        if role is not None:
+            return select(User).where(User.id.in_(holders.where(UserRole.role == role)))  # type: ignore[union-attr]
+        return select(User).where(or_(User.registered_at.is_not(None), User.id.in_(holders)))  # type: ignore[union-attr]
+
+    async def count_listed(self, role: str | None = None) -> int:
+        query = select(func.count()).select_from(self._listed(role).subquery())
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def list_with_roles(
+        self, role: str | None = None, limit: int = 1000
+    ) -> list[tuple[User, list[RoleGrant]]]:
+        """Listed users with their grants, oldest first."""
+        users = (
+            (await self.session.execute(self._listed(role).order_by(User.id).limit(limit))).scalars().all()
+        )
+        if not users:
+            return []
+        ids = [u.id for u in users]
+        grants = await self.session.execute(
+            select(UserRole.user_id, UserRole.role, UserRole.jurisdiction_code).where(
+                UserRole.user_id.in_(ids)  # type: ignore[attr-defined]
+            )
+        )
+        by_user: dict[int, list[RoleGrant]] = {}
+        for user_id, r, j in grants.all():
+            by_user.setdefault(user_id, []).append(RoleGrant(r, j))
+        return [
+            (u, sorted(by_user.get(u.id or 0, []), key=lambda g: (g.role, g.jurisdiction_code)))
+            for u in users
+        ]

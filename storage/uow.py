@@ -1,0 +1,45 @@
+"""Unit of work: one transaction and the repositories that share it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.database import Database
+from storage.repositories.audit import AuditRepository
+from storage.repositories.dialog_states import DialogStateRepository
+from storage.repositories.org_units import OrgUnitRepository
+from storage.repositories.users import UserRepository
+
+
+class UnitOfWork:
+    session: AsyncSession
+    users: UserRepository
+    dialog_states: DialogStateRepository
+    org_units: OrgUnitRepository
+    audit: AuditRepository
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._database.sessions()
+        self.users = UserRepository(self.session)
+        self.dialog_states = DialogStateRepository(self.session)
+        self.org_units = OrgUnitRepository(self.session)
+        self.audit = AuditRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back whatever was not committed, so a half-done change never lands, and
+        # (unlike rollback()) leaves loaded objects readable after the block.
+        await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()

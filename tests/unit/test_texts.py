@@ -1,0 +1,86 @@
+"""Every message id the code uses exists, and the languages agree on placeholders."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from dialogs.texts import DEFAULT_LOCALE, LOCALES, Texts, catalog, normalize_locale
+
+ROOT = Path(__file__).resolve().parents[2]
+# Message ids appear as string literals like "reg.ask_name" passed to texts(...) or as *_key fields.
+ID_PATTERN = re.compile(
+    r"""["']((?:reg|nav|engine|input|router|help|cmd|me|role|users|error|web)\.[a-z_.]+|greeting)["']"""
+)
+
+
+# Log event names and audit actions look alike ("role.granted") but are not messages.
+NOT_MESSAGES = re.compile(r"\blog\.\w+\(|\baction=")
+
+
+def used_ids() -> set[str]:
+    found: set[str] = set()
+    for folder in ("bot", "dialogs"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if not NOT_MESSAGES.search(line):
+                    found.update(ID_PATTERN.findall(line))
+    return found
+
+
+def test_ids_built_at_run_time_exist() -> None:
+    texts = Texts()
+    for role in ("cadre", "officer", "admin"):
+        texts(f"role.{role}")
+    from bot.channels.telegram import _UNSUPPORTED
+
+    for kind in (*_UNSUPPORTED, "photo", "document", "other"):
+        if kind in ("venue", "dice", "game", "story"):
+            continue  # venue maps to location; the rest fall back to input.kind.other
+        assert texts.has(f"input.kind.{kind}"), kind
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_used_message_id_is_in_the_default_catalog() -> None:
+    ids = used_ids()
+    assert len(ids) > 40  # the scan really found the ids
+    missing = sorted(i for i in ids if i not in catalog(DEFAULT_LOCALE))
+    assert missing == []
+
+
+@pytest.mark.parametrize("locale", [loc for loc in LOCALES if loc != DEFAULT_LOCALE])
+def test_other_languages_are_complete_with_the_same_placeholders(locale: str) -> None:
+    base, other = catalog(DEFAULT_LOCALE), catalog(locale)
+    assert sorted(set(base) - set(other)) == []
+    differing = {
+        k: (placeholders(base[k]), placeholders(other[k]))
+        for k in base
+        if placeholders(base[k]) != placeholders(other[k])
+    }
+    assert differing == {}
+
+
+def test_unknown_id_is_an_error_not_a_silent_blank() -> None:
+    with pytest.raises(KeyError):
+        Texts()("no.such.message")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("zh-hans", "zh_CN"),
+        ("zh-CN,zh;q=0.9", "zh_CN"),
+        ("en-US", "en"),
+        ("en", "en"),
+        (None, "zh_CN"),
+        ("fr", "zh_CN"),
+    ],
+)
+def test_telegram_language_codes_pick_a_catalog(code: str | None, expected: str) -> None:
+    assert normalize_locale(code) == expected

@@ -1,0 +1,128 @@
+"""Registration through the web channel's JSON API, with the real aiohttp app and a real database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.channels.web import COOKIE, create_web_app
+from bot.clock import ManualClock
+from bot.config import load_settings
+from bot.runtime import Runtime, build_runtime
+from storage.uow import UnitOfWork
+
+
+@pytest.fixture
+async def runtime(database_url: str, tmp_path: Path, clock: ManualClock) -> AsyncIterator[Runtime]:
+    rt = await build_runtime(load_settings(database_url=database_url, data_dir=tmp_path / "data"), clock)
+    yield rt
+    await rt.database.dispose()
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
+    app = create_web_app(runtime.conversations, runtime.database, runtime.clock, "test-secret")
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+class WebUser:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.replies: list[dict[str, Any]] = []
+        self.commands: list[dict[str, str]] = []
+
+    async def post(self, body: dict[str, Any]) -> str:
+        response = await self.client.post("/api/chat", json=body)
+        assert response.status == 200, await response.text()
+        data = await response.json()
+        self.replies, self.commands = data["replies"], data["commands"]
+        return "\n".join(r["text"] for r in self.replies)
+
+    async def say(self, text: str) -> str:
+        return await self.post({"text": text})
+
+    async def press(self, label: str) -> str:
+        for reply in reversed(self.replies):
+            for row in reply["buttons"]:
+                for button in row:
+                    if button["label"] == label:
+                        return await self.post({"action": button["action"]})
+        raise AssertionError(f"no button {label}")
+
+
+async def test_page_sets_a_signed_http_only_session_cookie(client: TestClient) -> None:
+    response = await client.get("/")
+    assert response.status == 200
+    body = await response.text()
+    assert 'lang="zh-CN"' in body and "/static/chat.js" in body
+    cookie = response.cookies[COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert (await client.get("/static/chat.js")).status == 200
+    assert (await client.get("/static/secret.py")).status == 404
+
+
+async def test_register_through_the_json_api(client: TestClient, runtime: Runtime) -> None:
+    user = WebUser(client)
+    await client.get("/")
+    said = await user.post({"open": True})
+    assert "容错纠错助手" in said and "请输入您的姓名" in said
+    assert [c["command"] for c in user.commands] == ["start", "help", "cancel"]
+    await user.say("王五")
+    await user.press("昆明市")
+    await user.press("安宁市")
+    await user.press("连然街道办事处")
+    said = await user.say("党工委书记")
+    assert "注册完成" in said and "昆明市 / 安宁市 / 连然街道办事处" in said
+    assert "me" in [c["command"] for c in user.commands]
+    async with UnitOfWork(runtime.database) as uow:
+        lines = await uow.users.list_with_roles()
+    assert [(u.name, u.unit_code, u.position) for u, _ in lines] == [("王五", "530181001", "党工委书记")]
+
+
+async def test_a_forged_cookie_starts_a_new_session_instead_of_taking_over(client: TestClient) -> None:
+    user = WebUser(client)
+    await client.get("/")
+    await user.post({"open": True})
+    await user.say("王五")
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies({COOKIE: "someone-else.forgedsignature"})
+    said = await user.post({"open": True})
+    assert "请输入您的姓名" in said and "继续注册" not in said
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b"not json", 400, "必须是 JSON"),
+        (b"[1, 2]", 400, "需要 text"),
+        (b'{"text": "   "}', 400, "消息是空的"),
+        (b'{"action": 5}', 400, "按钮数据无效"),
+        (b'{"text": "' + "长".encode() * 5000 + b'"}', 400, "消息太长了（5000 个字）"),
+        (b'{"text": "' + b"x" * 70_000 + b'"}', 413, "请求内容太大"),
+    ],
+)
+async def test_bad_requests_get_a_clear_chinese_error(client: TestClient, body: bytes, status: int, fragment: str) -> None:
+    response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == status
+    assert fragment in (await response.json())["error"]
+
+
+async def test_healthz_reports_the_database(client: TestClient, runtime: Runtime) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200 and (await response.json())["database"] is True
+
+
+async def test_healthz_is_503_when_the_database_is_unreachable(runtime: Runtime) -> None:
+    from storage.database import Database
+
+    nowhere = Database("postgresql://postgres@127.0.0.1:9/nowhere")
+    app = create_web_app(runtime.conversations, nowhere, runtime.clock, "test-secret")
+    async with TestClient(TestServer(app)) as test_client:
+        response = await test_client.get("/healthz")
+        assert response.status == 503 and (await response.json())["database"] is False
+    await nowhere.dispose()

@@ -106,7 +106,9 @@ async def test_a_forged_cookie_starts_a_new_session_instead_of_taking_over(clien
         (b'{"text": "' + b"x" * 70_000 + b'"}', 413, "请求内容太大"),
     ],
 )
-async def test_bad_requests_get_a_clear_chinese_error(client: TestClient, body: bytes, status: int, fragment: str) -> None:
+async def test_bad_requests_get_a_clear_chinese_error(
+    client: TestClient, body: bytes, status: int, fragment: str
+) -> None:
     response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
     assert response.status == status
     assert fragment in (await response.json())["error"]

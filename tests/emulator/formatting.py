@@ -229,7 +229,9 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                         i += 1
                     value = text[token_begin:i].lower()
                     if not space(at(i)) and at(i) != ">":
-                        raise err(f"Unexpected end of name token at byte offset {_byte_offset(text, token_begin)}")
+                        raise err(
+                            f"Unexpected end of name token at byte offset {_byte_offset(text, token_begin)}"
+                        )
                 else:
                     quote = at(i)
                     i += 1
@@ -543,7 +545,9 @@ def _md2_emoji_target(text: str, i: int, open_md: _OpenMd, length: int, entities
         raise EntityParseError("Custom emoji entity must contain a tg://emoji URL")
     read = _md2_read_parenthesized(text, i)
     if read is None:
-        raise EntityParseError(f"Can't find end of a custom emoji URL at byte offset {_byte_offset(text, i + 1)}")
+        raise EntityParseError(
+            f"Can't find end of a custom emoji URL at byte offset {_byte_offset(text, i + 1)}"
+        )
     url, i = read
     match = re.fullmatch(r"tg://emoji\?(?:.*&)?id=([1-9]\d*)(?:&.*)?", url)
     if match is None:
@@ -617,13 +621,17 @@ def parse_markdown(text: str) -> tuple[str, list[Entity]]:
             if text.startswith("(", i):
                 end = text.find(")", i)
                 if end < 0:
-                    raise EntityParseError(f"Can't find end of the entity starting at byte offset {begin_byte}")
+                    raise EntityParseError(
+                        f"Can't find end of the entity starting at byte offset {begin_byte}"
+                    )
                 url = text[i + 1 : end]
                 i = end + 1
             emit(label)
             normalized = normalize_url(url) if url else None
             if normalized and utf16 > start:
-                entities.append({"type": "text_link", "offset": start, "length": utf16 - start, "url": normalized})
+                entities.append(
+                    {"type": "text_link", "offset": start, "length": utf16 - start, "url": normalized}
+                )
             continue
         end = text.find(c, i + 1)
         if end < 0:
@@ -656,17 +664,30 @@ def trim(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
     return result, fixed
 
 
+# ASCII-only, so "详见https://x.cn/a。" yields just the link, as in Telegram.
 _AUTO_PATTERNS = (
-    ("bot_command", re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")),
-    ("url", re.compile(r"(?<![\w@])(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")),
-    ("mention", re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")),
+    (
+        "bot_command",
+        re.compile(r"(?<![A-Za-z0-9_/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_/])"),
+    ),
+    (
+        "url",
+        re.compile(
+            r"(?<![A-Za-z0-9_@.])(?:https?://|www\.)[\w\-.~:/?#\[\]@!$&()*+,;=%]*[\w\-~/#=&%+]", re.ASCII
+        ),
+    ),
+    ("mention", re.compile(r"(?<![A-Za-z0-9_@])@[A-Za-z][A-Za-z0-9_]{3,31}(?![A-Za-z0-9_])")),
     ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
 )
 
 
 def detect_entities(text: str, entities: list[Entity]) -> list[Entity]:
     """Add the entities Telegram finds by itself (commands, links, mentions, hashtags)."""
-    blocked = [(e["offset"], e["offset"] + e["length"]) for e in entities if e["type"] in ("code", "pre", "text_link")]
+    blocked = [
+        (e["offset"], e["offset"] + e["length"])
+        for e in entities
+        if e["type"] in ("code", "pre", "text_link")
+    ]
     found: list[Entity] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _AUTO_PATTERNS:

@@ -125,13 +125,10 @@ async def chat(request: web.Request) -> web.Response:
     fresh = session_id is None
     if session_id is None:
         session_id = secrets.token_urlsafe(18)
+    # No Accept-Language: browsers in government offices often report en-US, and the product
+    # speaks Simplified Chinese first; a per-user language switch belongs to the user, not the browser.
     handled = await request.app[SERVICE_KEY].handle(
-        Incoming(
-            channel=CHANNEL,
-            external_id=session_id,
-            event=event,
-            language_code=request.headers.get("Accept-Language"),
-        )
+        Incoming(channel=CHANNEL, external_id=session_id, event=event)
     )
     response = web.json_response(_payload(handled), dumps=_dumps)
     if fresh:

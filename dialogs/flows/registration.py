@@ -7,7 +7,9 @@ the discipline commission of the right county later.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from dialogs import menus
 from dialogs.context import Context
 from dialogs.engine import Dialog
 from dialogs.replies import Outcome, RegisterUser, Reply
@@ -37,7 +39,10 @@ def _finish(ctx: Context, answers: Answers) -> Outcome:
         unit=ctx.directory.full_name(unit),
         position=answers["position"],
     )
-    return Outcome(replies=[Reply(text)], effects=[effect])
+    # The menu a registered cadre has, offered right away so the next step is one tap.
+    registered = replace(ctx.viewer, registered=True, roles=ctx.viewer.roles | {"cadre"})
+    menu = menus.start_menu(replace(ctx, viewer=registered))
+    return Outcome(replies=[Reply(text, menu)], effects=[effect])
 
 
 REGISTRATION = Dialog(

@@ -217,3 +217,12 @@ def test_english_locale_speaks_english(directory: OrgDirectory) -> None:
     chat = PureChat(directory, locale="en")
     chat.text("/start")
     assert "Please enter your name" in chat.said
+
+
+def test_completion_offers_the_next_steps_as_buttons(chat: PureChat) -> None:
+    register_until_unit(chat)
+    chat.press("杨桥街道办事处")
+    chat.text("科员")
+    assert "我的信息" in chat.labels() and "帮助" in chat.labels()
+    chat.press("我的信息")
+    assert "职务：科员" in chat.said

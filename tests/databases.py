@@ -54,25 +54,24 @@ class PostgresServer:
         await migrate.upgrade(database)
         await database.dispose()
 
-    async def clone(self) -> str:
-        name = f"rongcuo_t_{uuid.uuid4().hex[:10]}"
+    async def _create(self, prefix: str, template: str | None = None) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        clause = f' TEMPLATE "{template}"' if template else ""
         conn = await self._admin()
         try:
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+            await conn.execute(f'CREATE DATABASE "{name}"{clause}')
         finally:
             await conn.close()
         self._created.append(name)
         return self.url_for(name)
 
+    async def clone(self) -> str:
+        """A migrated, empty database."""
+        return await self._create("rongcuo_t", self.template)
+
     async def empty(self) -> str:
-        name = f"rongcuo_e_{uuid.uuid4().hex[:10]}"
-        conn = await self._admin()
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        self._created.append(name)
-        return self.url_for(name)
+        """A database with no tables at all."""
+        return await self._create("rongcuo_e")
 
     async def drop(self, url: str) -> None:
         name = make_url(url).database

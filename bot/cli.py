@@ -13,6 +13,7 @@ from bot.logs import configure_logging
 from bot.runtime import build_runtime, serve
 from bot.services.admin import GRANTABLE_ROLES, AdminError
 from dialogs.directory import DirectoryError
+from dialogs.policy.pack import PackError
 from storage import migrate
 from storage.database import Database
 from storage.migrate import SchemaError
@@ -128,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action = lambda: _admin(settings, args)  # noqa: E731
     try:
         return asyncio.run(action()) or 0  # type: ignore[arg-type]
-    except (SchemaError, AdminError, DirectoryError) as exc:
+    except (SchemaError, AdminError, DirectoryError, PackError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     org_directory: Path | None = Field(
         None, description="Organisation directory YAML; default: the one shipped in dialogs/data."
     )
+    policy_pack: str = Field(
+        "yunnan", description="Policy pack: a shipped pack's name or the path of a pack YAML file."
+    )
+    workday_overrides: Path | None = Field(
+        None,
+        description="YAML with `workdays:` and `holidays:` lists for years chinesecalendar does not know.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 

@@ -16,11 +16,15 @@ from bot.channels.web import create_web_app
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.services.admin import AdminService, users_command
+from bot.services.calls import Environment
 from bot.services.conversation import ConversationService
 from bot.services.directory import load_directory, read_directory_file, sync_directory
+from bot.workdays import WorkCalendar
 from dialogs.directory import OrgDirectory
+from dialogs.policy.pack import PolicyPack, load_pack
 from storage import migrate
 from storage.database import Database
+from storage.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -62,17 +66,31 @@ async def open_database(settings: Settings) -> Database:
 
 async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock()
+    # A malformed pack or directory stops the program before anything else happens.
+    policy = load_pack(settings.policy_pack)
     file_directory = read_directory_file(settings.org_directory)
     database = await open_database(settings)
     added, updated, deactivated = await sync_directory(database, file_directory)
     if added or updated or deactivated:
         log.info("directory.synced", added=added, updated=updated, deactivated=deactivated)
     directory = await load_directory(database)
-    conversations = ConversationService(database, lambda: directory, clock)
+    env = Environment(policy=policy, calendar=WorkCalendar(settings.workday_overrides), tz=settings.tz)
+    await remember_policy(database, policy, clock)
+    conversations = ConversationService(database, lambda: directory, clock, env)
     conversations.add_command("users", users_command)
-    return Runtime(
-        settings, clock, database, directory, conversations, AdminService(database, directory, clock)
-    )
+    admin = AdminService(database, directory, clock)
+    return Runtime(settings, clock, database, directory, conversations, admin)
+
+
+async def remember_policy(database: Database, policy: PolicyPack, clock: Clock) -> None:
+    """Keep the pack's text, so verdicts stay explainable after the pack is replaced."""
+    async with UnitOfWork(database) as uow:
+        added = await uow.selfchecks.remember_policy(
+            policy_id=policy.id, version=policy.version, content=policy.content, now=clock.now()
+        )
+        await uow.commit()
+    if added:
+        log.info("policy.new_version", policy=policy.id, version=policy.version)
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:

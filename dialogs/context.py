@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from dialogs.directory import OrgDirectory
 from dialogs.texts import Texts
+
+if TYPE_CHECKING:
+    from dialogs.policy.pack import PolicyPack
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +34,5 @@ class Context:
     texts: Texts
     viewer: Viewer
     directory: OrgDirectory
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    policy: PolicyPack | None = None

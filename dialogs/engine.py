@@ -15,7 +15,7 @@ from dialogs.context import Context
 from dialogs.events import Event, Press
 from dialogs.replies import Button, Outcome, Reply
 from dialogs.state import DialogState
-from dialogs.steps import Accepted, Answers, Step
+from dialogs.steps import Accepted, Answers, Pending, Step, scratch_key
 
 Finish = Callable[[Context, Answers], Outcome]
 
@@ -28,6 +28,10 @@ class Dialog:
     title_key: str
     # Decides the step after `current`; None ends the dialog. Default: the declared order.
     route: Callable[[str, Answers], str | None] | None = None
+    # Edit-from-summary: the editor step's answer names a step to change; afterwards the dialog
+    # returns to the summary step, asking on the way only what the change made necessary.
+    summary_step: str | None = None
+    editor_step: str | None = None
     _index: dict[str, Step] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +46,15 @@ class Dialog:
     @property
     def first(self) -> str:
         return self.steps[0].name
+
+    def path(self, answers: Answers) -> list[str]:
+        """The steps the current answers lead through, in order, up to the first unanswered one."""
+        visited: list[str] = []
+        name: str | None = self.first
+        while name is not None and name not in visited and answers.get(name) is not None:
+            visited.append(name)
+            name = self.next_after(name, answers)
+        return visited
 
     def next_after(self, current: str, answers: Answers) -> str | None:
         if self.route is not None:
@@ -136,6 +149,12 @@ def handle(dialog: Dialog, state: DialogState, event: Event, ctx: Context) -> Re
     verdict = step.accept(ctx, state.answers, event, choice)
     if isinstance(verdict, Accepted):
         return _advance(dialog, state, step, verdict.value, ctx)
+    if isinstance(verdict, Pending):
+        state.answers[scratch_key(step.name)] = verdict.value
+        reply = prompt(dialog, state, ctx, notice=verdict.notice)
+        if isinstance(event, Press):
+            reply = Reply(reply.text, reply.buttons, edit=True)
+        return Result(state, Outcome(replies=[reply]))
     return Result(state, Outcome(replies=[prompt(dialog, state, ctx, notice=verdict.message)]))
 
 
@@ -149,10 +168,30 @@ def _back(dialog: Dialog, state: DialogState, ctx: Context) -> Result:
 
 
 def _advance(dialog: Dialog, state: DialogState, step: Step, value: Any, ctx: Context) -> Result:
+    state.answers.pop(scratch_key(step.name), None)
     if state.answers.get(step.name) != value:
         _forget_dependants(dialog, state.answers, step.name)
     state.answers[step.name] = value
+    if step.name == dialog.editor_step:
+        # Jump to the chosen answer; come back to the summary when it is done.
+        state.answers.pop(step.name)
+        state.history.append(step.name)
+        state.return_to = dialog.summary_step
+        state.step = str(value)
+        return Result(state, Outcome(replies=[prompt(dialog, state, ctx)]))
     following = dialog.next_after(step.name, state.answers)
+    if state.return_to is not None:
+        # Editing: walk past steps already answered until the summary or a newly needed step.
+        while (
+            following is not None
+            and following != state.return_to
+            and state.answers.get(following) is not None
+        ):
+            following = dialog.next_after(following, state.answers)
+        if following == state.return_to:
+            state.return_to = None
+    if step.transient:
+        state.answers.pop(step.name, None)
     if following is None:
         return Result(None, dialog.finish(ctx, dict(state.answers)))
     state.history.append(step.name)

@@ -18,14 +18,25 @@ class MenuCommand:
     description_key: str
     audience: str  # ANYONE, REGISTERED, or a role id
     on_start_menu: bool = False
+    # Reached through buttons (with arguments), not listed in /help or the command menu.
+    hidden: bool = False
 
 
 COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("start", "cmd.start", ANYONE),
     MenuCommand("help", "cmd.help", ANYONE, on_start_menu=True),
     MenuCommand("cancel", "cmd.cancel", ANYONE),
+    MenuCommand("new", "cmd.new", REGISTERED, on_start_menu=True),
+    MenuCommand("selfcheck", "cmd.selfcheck", REGISTERED, on_start_menu=True),
+    MenuCommand("drafts", "cmd.drafts", REGISTERED, on_start_menu=True),
+    MenuCommand("mine", "cmd.mine", REGISTERED, on_start_menu=True),
     MenuCommand("me", "cmd.me", REGISTERED, on_start_menu=True),
     MenuCommand("users", "cmd.users", "admin", on_start_menu=True),
+    MenuCommand("resume", "cmd.resume", REGISTERED, hidden=True),
+    MenuCommand("deldraft", "cmd.deldraft", REGISTERED, hidden=True),
+    MenuCommand("filing", "cmd.filing", REGISTERED, hidden=True),
+    MenuCommand("withdraw", "cmd.withdraw", REGISTERED, hidden=True),
+    MenuCommand("savecheck", "cmd.savecheck", REGISTERED, hidden=True),
 )
 
 
@@ -38,7 +49,8 @@ def _allowed(command: MenuCommand, viewer: Viewer) -> bool:
 
 
 def commands_for(viewer: Viewer) -> list[MenuCommand]:
-    return [c for c in COMMANDS if _allowed(c, viewer)]
+    """What the user sees listed (help, menus); hidden commands stay reachable by their buttons."""
+    return [c for c in COMMANDS if not c.hidden and _allowed(c, viewer)]
 
 
 def is_known(name: str) -> bool:
@@ -56,7 +68,7 @@ def menu_key(viewer: Viewer) -> str:
 
 def start_menu(ctx: Context) -> tuple[tuple[Button, ...], ...]:
     buttons = [
-        Button(ctx.texts(c.description_key), command_action(c.name))
+        Button(ctx.texts(f"menu.{c.name}"), command_action(c.name))
         for c in commands_for(ctx.viewer)
         if c.on_start_menu
     ]

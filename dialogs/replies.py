@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,11 +16,14 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    # Replaces the message whose button was pressed (a toggled checkbox), instead of adding one.
+    edit: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {
             "text": self.text,
             "buttons": [[{"label": b.label, "action": b.action} for b in row] for row in self.buttons],
+            "edit": self.edit,
         }
 
 
@@ -33,6 +37,22 @@ class RegisterUser(Effect):
     name: str
     unit_code: str
     position: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitFiling(Effect):
+    """Submit the pre-filing draft `draft_key` with these fields (and embedded self-check answers)."""
+
+    draft_key: str
+    fields: dict[str, Any]
+    selfcheck_answers: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSelfCheck(Effect):
+    """Store a finished standalone self-check (answers in the questionnaire's own ids)."""
+
+    answers: dict[str, str]
 
 
 @dataclass(slots=True)

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from dialogs import engine, menus
 from dialogs.context import Context
-from dialogs.engine import Dialog, Result
+from dialogs.engine import Result
 from dialogs.events import Command, Event, Open, Press, parse_text
+from dialogs.flows import selfcheck
 from dialogs.flows.registration import REGISTRATION
+from dialogs.registry import dialogs_for
 from dialogs.replies import Outcome, Reply
 from dialogs.state import DialogState
 
-DIALOGS: dict[str, Dialog] = {d.name: d for d in (REGISTRATION,)}
-
 
 def route(state: DialogState | None, event: Event, ctx: Context) -> Result:
-    if state is not None and state.dialog not in DIALOGS:
-        # A dialog that no longer exists in code: drop it rather than strand the user.
+    dialogs = dialogs_for(ctx.policy)
+    if state is not None and (state.dialog not in dialogs or not dialogs[state.dialog].has_step(state.step)):
+        # A dialog or step that no longer exists in code (or in the policy pack): drop it rather
+        # than strand the user. Pre-filing drafts stay in their filing rows and can be resumed.
         state = None
     if isinstance(event, Press) and event.action.startswith("/"):
         event = parse_text(event.at, event.action)
@@ -28,7 +30,7 @@ def route(state: DialogState | None, event: Event, ctx: Context) -> Result:
     if isinstance(event, Open):
         return _open(state, ctx)
     if state is not None and not state.paused:
-        return engine.handle(DIALOGS[state.dialog], state, event, ctx)
+        return engine.handle(dialogs[state.dialog], state, event, ctx)
     if not ctx.viewer.registered:
         return _registration(state, ctx, greet=state is None)
     if isinstance(event, Press):
@@ -38,17 +40,18 @@ def route(state: DialogState | None, event: Event, ctx: Context) -> Result:
 
 def _command(state: DialogState | None, event: Command, ctx: Context) -> Result:
     name = event.name
+    dialogs = dialogs_for(ctx.policy)
     if name == "start":
         if not ctx.viewer.registered:
             return _registration(state, ctx, greet=True)
         if state is not None and not state.paused:
-            return engine.resume(DIALOGS[state.dialog], state, ctx)
+            return engine.resume(dialogs[state.dialog], state, ctx)
         return Result(state, _menu(ctx, ctx.texts("router.welcome_back", name=ctx.viewer.name or "")))
     if name == "help":
         return Result(state, Outcome(replies=[Reply(menus.help_text(ctx), menus.start_menu(ctx))]))
     if name == "cancel":
         if state is not None and not state.paused:
-            return engine.pause(DIALOGS[state.dialog], state, ctx)
+            return engine.pause(dialogs[state.dialog], state, ctx)
         return Result(state, _menu(ctx, ctx.texts("router.nothing_to_cancel")))
     if not menus.is_known(name):
         return Result(state, Outcome(replies=[Reply(ctx.texts("router.unknown_command", command=name))]))
@@ -58,13 +61,15 @@ def _command(state: DialogState | None, event: Command, ctx: Context) -> Result:
         return Result(state, Outcome(replies=[Reply(ctx.texts("router.not_allowed", command=name))]))
     if name == "me":
         return Result(state, Outcome(replies=[Reply(_profile(ctx), menus.start_menu(ctx))]))
+    if name == "selfcheck" and selfcheck.NAME in dialogs:
+        return engine.start(dialogs[selfcheck.NAME], ctx, intro=ctx.texts("sc.intro"))
     # Known and allowed but answered by the service layer (it needs the database); reaching here is a bug.
     return Result(state, Outcome(replies=[Reply(ctx.texts("router.unknown_command", command=name))]))
 
 
 def _open(state: DialogState | None, ctx: Context) -> Result:
     if state is not None and not state.paused:
-        return engine.resume(DIALOGS[state.dialog], state, ctx)
+        return engine.resume(dialogs_for(ctx.policy)[state.dialog], state, ctx)
     if not ctx.viewer.registered:
         return _registration(state, ctx, greet=True)
     return Result(state, _menu(ctx, ctx.texts("router.welcome_back", name=ctx.viewer.name or "")))

@@ -24,6 +24,8 @@ class DialogState:
     answers: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
     paused: bool = False
+    # Set while editing one answer from the summary: the dialog goes back there afterwards.
+    return_to: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -33,6 +35,7 @@ class DialogState:
             "answers": dict(self.answers),
             "history": list(self.history),
             "paused": self.paused,
+            "return_to": self.return_to,
         }
 
     @classmethod
@@ -44,4 +47,5 @@ class DialogState:
             answers=dict(data.get("answers") or {}),
             history=[str(s) for s in data.get("history") or []],
             paused=bool(data.get("paused", False)),
+            return_to=data.get("return_to"),
         )

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.database import Database
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dialog_states import DialogStateRepository
+from storage.repositories.filings import FilingRepository
 from storage.repositories.org_units import OrgUnitRepository
+from storage.repositories.selfchecks import SelfCheckRepository
 from storage.repositories.users import UserRepository
 
 
@@ -19,6 +21,8 @@ class UnitOfWork:
     dialog_states: DialogStateRepository
     org_units: OrgUnitRepository
     audit: AuditRepository
+    filings: FilingRepository
+    selfchecks: SelfCheckRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -29,6 +33,8 @@ class UnitOfWork:
         self.dialog_states = DialogStateRepository(self.session)
         self.org_units = OrgUnitRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.filings = FilingRepository(self.session)
+        self.selfchecks = SelfCheckRepository(self.session)
         return self
 
     async def __aexit__(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock
+from bot.services.calls import Call, CommandResult
 from dialogs.context import Context
 from dialogs.directory import OrgDirectory
 from dialogs.events import Command
@@ -127,9 +128,12 @@ class AdminService:
 USERS_SHOWN = 30
 
 
-async def users_command(uow: UnitOfWork, ctx: Context, command: Command) -> list[Reply]:
+async def users_command(call: Call, command: Command) -> CommandResult:
     """/users for admins: who is registered and which roles they hold (optionally filtered by role)."""
-    role = command.args.strip() or None
+    return CommandResult(await _users_listing(call.uow, call.ctx, command.args.strip() or None))
+
+
+async def _users_listing(uow: UnitOfWork, ctx: Context, role: str | None) -> list[Reply]:
     rows = await uow.users.list_with_roles(role, limit=USERS_SHOWN)
     if not rows:
         return [Reply(ctx.texts("users.none"))]

@@ -10,19 +10,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Any
 from weakref import WeakValueDictionary
 
 import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
+from bot.services import filings, selfchecks
+from bot.services.calls import UNCHANGED, Call, CommandResult, Environment
 from bot.services.viewer import viewer_of
 from dialogs import menus, router
 from dialogs.context import Context, Viewer
 from dialogs.directory import OrgDirectory
 from dialogs.events import Command, Event, Press, parse_text
-from dialogs.replies import Effect, RegisterUser, Reply
+from dialogs.replies import Effect, RecordSelfCheck, RegisterUser, Reply, SubmitFiling
 from dialogs.state import DialogState
 from dialogs.texts import Texts, normalize_locale
 from storage.database import Database
@@ -58,16 +60,44 @@ class Handled:
         return self.menu_key != self.stored_menu_key
 
 
-# A command answered from the database rather than by the pure router.
-CommandHandler = Callable[[UnitOfWork, Context, Command], Awaitable[list[Reply]]]
+CommandHandler = Callable[[Call, Command], Awaitable[CommandResult]]
+EffectHandler = Callable[[Call, Any], Awaitable[list[Reply]]]
+
+
+async def _register(call: Call, effect: RegisterUser) -> list[Reply]:
+    user = call.user
+    was_registered = user.registered_at is not None
+    user.name, user.unit_code, user.position = effect.name, effect.unit_code, effect.position
+    user.registered_at = user.registered_at or call.now
+    user.updated_at = call.now
+    call.uow.session.add(user)
+    call.uow.audit.record(
+        at=call.now,
+        action="user.profile_updated" if was_registered else "user.registered",
+        subject_type="user",
+        subject_id=user.id or 0,
+        actor_user_id=user.id,
+        data={"unit_code": effect.unit_code, "position": effect.position},
+    )
+    return []
 
 
 class ConversationService:
-    def __init__(self, database: Database, directory: Callable[[], OrgDirectory], clock: Clock) -> None:
+    def __init__(
+        self, database: Database, directory: Callable[[], OrgDirectory], clock: Clock, env: Environment
+    ) -> None:
         self._database = database
         self._directory = directory
         self._clock = clock
+        self.env = env
         self._commands: dict[str, CommandHandler] = {}
+        self._effects: dict[type[Effect], EffectHandler] = {
+            RegisterUser: _register,
+            SubmitFiling: filings.submit,
+            RecordSelfCheck: selfchecks.record,
+        }
+        for name, handler in {**filings.COMMANDS, **selfchecks.COMMANDS}.items():
+            self.add_command(name, handler)
         # One lock per user and process: events of one user are handled in order.
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
@@ -115,7 +145,11 @@ class ConversationService:
             user, identity = found
             assert user.id is not None and identity.id is not None
             viewer = viewer_of(user, await uow.users.roles(user.id))
-            ctx = Context(texts=Texts(user.locale), viewer=viewer, directory=self._directory())
+            loaded = await uow.dialog_states.load(user.id)
+            state = DialogState.from_json(loaded[0]) if loaded else None
+            call = Call(
+                uow=uow, ctx=self._context(user.locale, viewer), user=user, now=now, env=self.env, state=state
+            )
 
             event = incoming.event
             if isinstance(event, Press) and event.action.startswith("/"):
@@ -125,14 +159,26 @@ class ConversationService:
                 and event.name in self._commands
                 and menus.allowed(event.name, viewer)
             ):
-                replies = await self._commands[event.name](uow, ctx, event)
-                await uow.commit()
+                result = await self._commands[event.name](call, event)
+                replies = result.replies
+                new_state = state if result.state is UNCHANGED else result.state
             else:
-                replies = await self._run_dialog(uow, user.id, ctx, event, now)
-                user_after = await uow.users.get(user.id)
-                assert user_after is not None
-                viewer = viewer_of(user_after, await uow.users.roles(user.id))
-                await uow.commit()
+                routed = router.route(state, event, call.ctx)
+                replies = list(routed.outcome.replies)
+                new_state = routed.state
+                for effect in routed.outcome.effects:
+                    replies += await self._effects[type(effect)](call, effect)
+            assert not isinstance(new_state, type(UNCHANGED))
+            if new_state is not None and new_state.dialog == filings.DIALOG:
+                await filings.store_draft(call, new_state)
+            if new_state is not None:
+                await uow.dialog_states.save(
+                    user.id, new_state.to_json(), expected_version=loaded[1] if loaded else None, now=now
+                )
+            elif loaded is not None:
+                await uow.dialog_states.delete(user.id, expected_version=loaded[1])
+            viewer = viewer_of(user, await uow.users.roles(user.id))
+            await uow.commit()
         menu = menus.commands_for(viewer)
         return Handled(
             replies=replies,
@@ -144,43 +190,14 @@ class ConversationService:
             locale=user.locale,
         )
 
-    async def _run_dialog(
-        self, uow: UnitOfWork, user_id: int, ctx: Context, event: Event, now: datetime
-    ) -> list[Reply]:
-        loaded = await uow.dialog_states.load(user_id)
-        state = DialogState.from_json(loaded[0]) if loaded else None
-        result = router.route(state, event, ctx)
-        for effect in result.outcome.effects:
-            await self._apply(uow, user_id, effect, now)
-        if result.state is not None:
-            await uow.dialog_states.save(
-                user_id, result.state.to_json(), expected_version=loaded[1] if loaded else None, now=now
-            )
-        elif loaded is not None:
-            await uow.dialog_states.delete(user_id, expected_version=loaded[1])
-        return result.outcome.replies
-
-    async def _apply(self, uow: UnitOfWork, user_id: int, effect: Effect, now: datetime) -> None:
-        if isinstance(effect, RegisterUser):
-            user = await uow.users.get(user_id)
-            assert user is not None
-            was_registered = user.registered_at is not None
-            user.name = effect.name
-            user.unit_code = effect.unit_code
-            user.position = effect.position
-            user.registered_at = user.registered_at or now
-            user.updated_at = now
-            uow.session.add(user)
-            uow.audit.record(
-                at=now,
-                action="user.registered" if not was_registered else "user.profile_updated",
-                subject_type="user",
-                subject_id=user_id,
-                actor_user_id=user_id,
-                data={"unit_code": effect.unit_code, "position": effect.position},
-            )
-            return
-        raise TypeError(f"no handler for effect {type(effect).__name__}")
+    def _context(self, locale: str, viewer: Viewer) -> Context:
+        return Context(
+            texts=Texts(locale),
+            viewer=viewer,
+            directory=self._directory(),
+            tz=self.env.tz,
+            policy=self.env.policy,
+        )
 
     async def remember_menu(self, identity_id: int, menu_key: str) -> None:
         async with UnitOfWork(self._database) as uow:

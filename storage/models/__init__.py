@@ -6,6 +6,7 @@ from storage.models.filing import Filing
 from storage.models.org import OrgUnitRow
 from storage.models.outbox import OutboxMessage
 from storage.models.reminder import Reminder
+from storage.models.selfcheck import PolicySnapshot, SelfCheckResult
 from storage.models.user import User, UserIdentity, UserRole
 
 __all__ = [
@@ -14,7 +15,9 @@ __all__ = [
     "Filing",
     "OrgUnitRow",
     "OutboxMessage",
+    "PolicySnapshot",
     "Reminder",
+    "SelfCheckResult",
     "User",
     "UserIdentity",
     "UserRole",

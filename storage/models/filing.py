@@ -20,12 +20,16 @@ class Filing(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Chosen by the dialog when the draft starts, so every step can upsert the same row.
+    draft_key: str | None = Field(default=None, unique=True, max_length=40)
     number: str | None = Field(default=None, unique=True, max_length=40)
     user_id: int = Field(foreign_key="app_user.id")
     unit_code: str | None = Field(default=None, foreign_key="org_unit.code", max_length=32)
     jurisdiction_code: str | None = Field(default=None, foreign_key="org_unit.code", max_length=32)
     status: str = Field(default="draft", max_length=30)
     title: str | None = Field(default=None, max_length=120)
+    category: str | None = Field(default=None, max_length=10)
+    filer_kind: str | None = Field(default=None, max_length=10)
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     step: str | None = Field(default=None, max_length=40)
     year: int | None = None
@@ -33,3 +37,6 @@ class Filing(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    selfcheck_id: int | None = Field(default=None, foreign_key="selfcheck_result.id")

@@ -9,6 +9,7 @@ from dialogs import router
 from dialogs.context import Context, Viewer
 from dialogs.directory import OrgDirectory
 from dialogs.events import Attachment, Event, Open, Press, Unsupported, parse_text
+from dialogs.policy.pack import PolicyPack
 from dialogs.replies import Effect, RegisterUser, Reply
 from dialogs.state import DialogState
 from dialogs.texts import Texts
@@ -19,6 +20,7 @@ NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 @dataclass
 class PureChat:
     directory: OrgDirectory
+    policy: PolicyPack | None = None
     viewer: Viewer = field(default_factory=Viewer)
     locale: str = "zh_CN"
     state: DialogState | None = None
@@ -26,7 +28,9 @@ class PureChat:
     last: list[Reply] = field(default_factory=list)
 
     def send(self, event: Event) -> list[Reply]:
-        ctx = Context(texts=Texts(self.locale), viewer=self.viewer, directory=self.directory)
+        ctx = Context(
+            texts=Texts(self.locale), viewer=self.viewer, directory=self.directory, policy=self.policy
+        )
         result = router.route(self.state, event, ctx)
         # Round-trip through JSON as the database does, so nothing relies on in-memory objects.
         self.state = DialogState.from_json(result.state.to_json()) if result.state else None
@@ -43,6 +47,9 @@ class PureChat:
                 )
         self.last = result.outcome.replies
         return self.last
+
+    def file(self, name: str = "纪要.pdf", size: int = 1000) -> list[Reply]:
+        return self.send(Attachment(NOW, "document", f"file-{name}", name, "application/pdf", size))
 
     def text(self, text: str) -> list[Reply]:
         return self.send(parse_text(NOW, text))

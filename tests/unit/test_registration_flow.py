@@ -223,6 +223,6 @@ def test_completion_offers_the_next_steps_as_buttons(chat: PureChat) -> None:
     register_until_unit(chat)
     chat.press("杨桥街道办事处")
     chat.text("科员")
-    assert "我的信息" in chat.labels() and "帮助" in chat.labels()
-    chat.press("我的信息")
+    assert {"👤 我的信息", "❓ 帮助", "📝 新建报备", "🧭 容错自查"} <= set(chat.labels())
+    chat.press("👤 我的信息")
     assert "职务：科员" in chat.said

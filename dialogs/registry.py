@@ -1,0 +1,23 @@
+"""The dialogs that exist, by stable name. Some are built from the policy pack in use."""
+
+from __future__ import annotations
+
+from dialogs.engine import Dialog
+from dialogs.flows import prefiling, selfcheck
+from dialogs.flows.registration import REGISTRATION
+from dialogs.policy.pack import PolicyPack
+
+_BUILT: dict[tuple[str, str], dict[str, Dialog]] = {}
+
+
+def dialogs_for(pack: PolicyPack | None) -> dict[str, Dialog]:
+    if pack is None:
+        return {REGISTRATION.name: REGISTRATION}
+    key = (pack.id, pack.version)
+    if key not in _BUILT:
+        _BUILT[key] = {
+            REGISTRATION.name: REGISTRATION,
+            prefiling.NAME: prefiling.build(pack),
+            selfcheck.NAME: selfcheck.build(pack),
+        }
+    return _BUILT[key]

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Filing
+
+DRAFT = "draft"
+
+
+class FilingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, filing_id: int) -> Filing | None:
+        return await self.session.get(Filing, filing_id)
+
+    async def by_draft_key(self, draft_key: str) -> Filing | None:
+        result = await self.session.execute(select(Filing).where(Filing.draft_key == draft_key))
+        return result.scalar_one_or_none()
+
+    async def save_draft(
+        self, *, user_id: int, draft_key: str, answers: dict[str, Any], step: str, now: datetime
+    ) -> Filing | None:
+        """Create or update the draft; None when the key belongs to a filing that is no longer a draft."""
+        filing = await self.by_draft_key(draft_key)
+        if filing is None:
+            filing = Filing(
+                user_id=user_id, draft_key=draft_key, status=DRAFT, created_at=now, updated_at=now
+            )
+        elif filing.status != DRAFT or filing.user_id != user_id:
+            return None
+        filing.answers = answers
+        filing.step = step
+        filing.title = answers.get("title")
+        filing.category = answers.get("category")
+        filing.filer_kind = answers.get("kind")
+        filing.updated_at = now
+        self.session.add(filing)
+        await self.session.flush()
+        return filing
+
+    async def drafts_of(self, user_id: int) -> Sequence[Filing]:
+        result = await self.session.execute(
+            select(Filing)
+            .where(Filing.user_id == user_id, Filing.status == DRAFT)
+            .order_by(Filing.updated_at.desc())  # type: ignore[attr-defined]
+        )
+        return result.scalars().all()
+
+    async def submitted_of(self, user_id: int, limit: int = 50) -> Sequence[Filing]:
+        result = await self.session.execute(
+            select(Filing)
+            .where(Filing.user_id == user_id, Filing.status != DRAFT)
+            .order_by(Filing.submitted_at.desc())  # type: ignore[union-attr]
+            .limit(limit)
+        )
+        return result.scalars().all()
+
+    async def next_seq(self, jurisdiction_code: str, year: int) -> int:
+        """The next number in a jurisdiction's yearly sequence.
+
+        Two submissions racing for the same number both compute it; the unique constraint on
+        (jurisdiction, year, seq) makes the second commit fail, and the caller retries.
+        """
+        result = await self.session.execute(
+            select(func.max(Filing.seq)).where(
+                Filing.jurisdiction_code == jurisdiction_code, Filing.year == year
+            )
+        )
+        return int(result.scalar_one() or 0) + 1
+
+    async def delete_draft(self, filing_id: int) -> bool:
+        result = await self.session.execute(
+            delete(Filing).where(Filing.id == filing_id, Filing.status == DRAFT)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

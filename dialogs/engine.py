@@ -51,7 +51,8 @@ class Dialog:
         """The steps the current answers lead through, in order, up to the first unanswered one."""
         visited: list[str] = []
         name: str | None = self.first
-        while name is not None and name not in visited and answers.get(name) is not None:
+        # A skipped optional step is answered (with None): only a missing key is still open.
+        while name is not None and name not in visited and name in answers:
             visited.append(name)
             name = self.next_after(name, answers)
         return visited
@@ -182,11 +183,7 @@ def _advance(dialog: Dialog, state: DialogState, step: Step, value: Any, ctx: Co
     following = dialog.next_after(step.name, state.answers)
     if state.return_to is not None:
         # Editing: walk past steps already answered until the summary or a newly needed step.
-        while (
-            following is not None
-            and following != state.return_to
-            and state.answers.get(following) is not None
-        ):
+        while following is not None and following != state.return_to and following in state.answers:
             following = dialog.next_after(following, state.answers)
         if following == state.return_to:
             state.return_to = None

@@ -44,7 +44,8 @@ def _command(state: DialogState | None, event: Command, ctx: Context) -> Result:
     if name == "start":
         if not ctx.viewer.registered:
             return _registration(state, ctx, greet=True)
-        if state is not None and not state.paused:
+        if state is not None:
+            # The pause message promises that /start continues where the user left off.
             return engine.resume(dialogs[state.dialog], state, ctx)
         return Result(state, _menu(ctx, ctx.texts("router.welcome_back", name=ctx.viewer.name or "")))
     if name == "help":

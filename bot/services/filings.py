@@ -57,7 +57,8 @@ async def submit(call: Call, effect: SubmitFiling) -> list[Reply]:
         return [Reply(texts("pf.no_jurisdiction"))]
     year = call.now.astimezone(call.env.tz).year
     seq = await uow.filings.next_seq(jurisdiction.code, year)
-    filing.number = f"{jurisdiction.display_short}-{year}-{seq:04d}"
+    number = f"{jurisdiction.display_short}-{year}-{seq:04d}"
+    filing.number = number
     filing.year, filing.seq = year, seq
     filing.jurisdiction_code, filing.unit_code = jurisdiction.code, unit_code
     filing.status = SUBMITTED
@@ -72,7 +73,8 @@ async def submit(call: Call, effect: SubmitFiling) -> list[Reply]:
     try:
         await uow.session.flush()
     except IntegrityError as exc:
-        raise ConcurrentUpdate(f"filing number {filing.number} taken concurrently") from exc
+        # Another submission took this number first; the whole event is retried on fresh state.
+        raise ConcurrentUpdate(f"filing number {number} taken concurrently") from exc
     uow.audit.record(
         at=call.now,
         action="filing.submitted",

@@ -6,7 +6,7 @@ from bot.services.calls import Call, CommandResult
 from dialogs.events import Command
 from dialogs.flows import selfcheck
 from dialogs.policy.evaluator import evaluate
-from dialogs.replies import RecordSelfCheck, Reply
+from dialogs.replies import Button, RecordSelfCheck, Reply
 from storage.models import SelfCheckResult
 
 
@@ -53,7 +53,8 @@ async def save(call: Call, command: Command) -> CommandResult:
         return CommandResult([Reply(texts("access.not_yours"))])
     found.saved = True
     call.uow.session.add(found)
-    return CommandResult([Reply(texts("sc.saved", id=found.id))])
+    start = ((Button(texts("sc.start_prefiling"), f"/new sc{found.id}"),),)
+    return CommandResult([Reply(texts("sc.saved", id=found.id), start)])
 
 
 COMMANDS = {"savecheck": save}

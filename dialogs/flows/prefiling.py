@@ -151,17 +151,20 @@ def field_path(answers: Answers) -> list[str]:
     """The fields the answers lead through, in order, up to the first one not yet answered."""
     visited: list[str] = []
     name = FIELD_ORDER[0]
-    while name != "summary" and answers.get(name) is not None:
+    # A skipped optional field is answered (None); only a missing key is still open.
+    while name != "summary" and name in answers:
         visited.append(name)
         name = next_field(name, answers)
     return visited
 
 
 def summary_lines(ctx: Context, answers: Answers) -> list[str]:
-    return [
-        f"【{ctx.texts(FIELD_STEPS[n].label_key)}】{FIELD_STEPS[n].display(ctx, answers, answers[n])}"
-        for n in field_path(answers)
-    ]
+    lines = []
+    for name in field_path(answers):
+        step, value = FIELD_STEPS[name], answers[name]
+        shown = ctx.texts("pf.skipped") if value is None else step.display(ctx, answers, value)
+        lines.append(f"【{ctx.texts(step.label_key)}】{shown}")
+    return lines
 
 
 class SummaryStep(ChoiceStep):

@@ -9,37 +9,11 @@ from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.runtime import Runtime, build_runtime
-from bot.services.conversation import Incoming
-from dialogs.events import Event, Press, Unsupported, parse_text
+from dialogs.events import Unsupported
 from storage.errors import ConcurrentUpdate
 from storage.models import AuditEntry, DialogStateRow, User, UserIdentity
 from storage.uow import UnitOfWork
-
-
-class Talker:
-    def __init__(
-        self, runtime: Runtime, clock: ManualClock, external_id: str = "1001", channel: str = "telegram"
-    ):
-        self.runtime, self.clock, self.external_id, self.channel = runtime, clock, external_id, channel
-        self.last: list = []
-
-    async def send(self, event: Event) -> str:
-        handled = await self.runtime.conversations.handle(
-            Incoming(self.channel, self.external_id, event, display_name="Zhang", language_code="zh-hans")
-        )
-        self.last = handled.replies
-        return "\n".join(r.text for r in handled.replies)
-
-    async def text(self, text: str) -> str:
-        return await self.send(parse_text(self.clock.now(), text))
-
-    async def press(self, label: str) -> str:
-        for reply in reversed(self.last):
-            for row in reply.buttons:
-                for button in row:
-                    if button.label == label:
-                        return await self.send(Press(self.clock.now(), button.action))
-        raise AssertionError(f"no button {label}")
+from tests.db.talker import Talker
 
 
 async def stored_state(runtime: Runtime, external_id: str = "1001") -> DialogStateRow | None:

@@ -48,6 +48,19 @@ class PureChat:
         self.last = result.outcome.replies
         return self.last
 
+    def new_filing(self, seed: dict[str, str] | None = None) -> list[Reply]:
+        """What the service's /new does: start a draft on the pure engine."""
+        from dialogs.flows import prefiling
+        from dialogs.registry import dialogs_for
+
+        ctx = Context(
+            texts=Texts(self.locale), viewer=self.viewer, directory=self.directory, policy=self.policy
+        )
+        result = prefiling.start(dialogs_for(self.policy)[prefiling.NAME], ctx, seed=seed)
+        self.state = DialogState.from_json(result.state.to_json()) if result.state else None
+        self.last = result.outcome.replies
+        return self.last
+
     def file(self, name: str = "纪要.pdf", size: int = 1000) -> list[Reply]:
         return self.send(Attachment(NOW, "document", f"file-{name}", name, "application/pdf", size))
 

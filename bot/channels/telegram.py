@@ -176,11 +176,25 @@ class TelegramChannel:
             )
         )
         message = query.message
-        if isinstance(message, Message):
-            await self._mark_pressed(message, query.data)
-            await self._deliver(message.chat_id, handled)
-        else:
+        if not isinstance(message, Message):
+            # Too old for Telegram to show us (InaccessibleMessage): just answer in the chat.
             await self._deliver(user.id, handled)
+            return
+        if handled.replies and handled.replies[0].edit:
+            # A toggle (tick a box, add a file): update the same message rather than add one.
+            first, *rest = handled.replies
+            await self._edit(message, first)
+            handled.replies = rest
+        else:
+            await self._mark_pressed(message, query.data)
+        await self._deliver(message.chat_id, handled)
+
+    async def _edit(self, message: Message, reply: Reply) -> None:
+        try:
+            await message.edit_text(split_text(reply.text)[0], reply_markup=keyboard(reply))
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                log.warning("telegram.edit_failed", error=str(exc))
 
     async def _mark_pressed(self, message: Message, action: str) -> None:
         """Show which button was pressed and drop the keyboard: the old question cannot be answered twice."""

@@ -32,6 +32,7 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("mine", "cmd.mine", REGISTERED, on_start_menu=True),
     MenuCommand("me", "cmd.me", REGISTERED, on_start_menu=True),
     MenuCommand("users", "cmd.users", "admin", on_start_menu=True),
+    MenuCommand("link", "cmd.link", ANYONE),
     MenuCommand("resume", "cmd.resume", REGISTERED, hidden=True),
     MenuCommand("deldraft", "cmd.deldraft", REGISTERED, hidden=True),
     MenuCommand("filing", "cmd.filing", REGISTERED, hidden=True),

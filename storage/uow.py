@@ -12,12 +12,13 @@ from storage.repositories.dialog_states import DialogStateRepository
 from storage.repositories.filings import FilingRepository
 from storage.repositories.org_units import OrgUnitRepository
 from storage.repositories.selfchecks import SelfCheckRepository
-from storage.repositories.users import UserRepository
+from storage.repositories.users import LinkRepository, UserRepository
 
 
 class UnitOfWork:
     session: AsyncSession
     users: UserRepository
+    links: LinkRepository
     dialog_states: DialogStateRepository
     org_units: OrgUnitRepository
     audit: AuditRepository
@@ -30,6 +31,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._database.sessions()
         self.users = UserRepository(self.session)
+        self.links = LinkRepository(self.session)
         self.dialog_states = DialogStateRepository(self.session)
         self.org_units = OrgUnitRepository(self.session)
         self.audit = AuditRepository(self.session)

@@ -11,7 +11,7 @@ from dialogs.context import Context
 from dialogs.policy.pack import PolicyPack
 from dialogs.replies import Reply
 from dialogs.state import DialogState
-from storage.models import User
+from storage.models import User, UserIdentity
 from storage.uow import UnitOfWork
 
 
@@ -29,6 +29,7 @@ class Call:
     uow: UnitOfWork
     ctx: Context
     user: User
+    identity: UserIdentity  # how the user reached us this time
     now: datetime
     env: Environment
     state: DialogState | None  # the user's current dialog, as loaded

@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
-from bot.services import filings, selfchecks
+from bot.services import filings, linking, selfchecks
 from bot.services.calls import UNCHANGED, Call, CommandResult, Environment
 from bot.services.viewer import viewer_of
 from dialogs import menus, router
@@ -96,7 +96,7 @@ class ConversationService:
             SubmitFiling: filings.submit,
             RecordSelfCheck: selfchecks.record,
         }
-        for name, handler in {**filings.COMMANDS, **selfchecks.COMMANDS}.items():
+        for name, handler in {**filings.COMMANDS, **selfchecks.COMMANDS, **linking.COMMANDS}.items():
             self.add_command(name, handler)
         # One lock per user and process: events of one user are handled in order.
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
@@ -148,7 +148,13 @@ class ConversationService:
             loaded = await uow.dialog_states.load(user.id)
             state = DialogState.from_json(loaded[0]) if loaded else None
             call = Call(
-                uow=uow, ctx=self._context(user.locale, viewer), user=user, now=now, env=self.env, state=state
+                uow=uow,
+                ctx=self._context(user.locale, viewer),
+                user=user,
+                identity=identity,
+                now=now,
+                env=self.env,
+                state=state,
             )
 
             event = incoming.event

@@ -3,6 +3,7 @@
 from storage.models.audit import AuditEntry
 from storage.models.dialog_state import DialogStateRow
 from storage.models.filing import Filing
+from storage.models.link_code import LinkCode
 from storage.models.org import OrgUnitRow
 from storage.models.outbox import OutboxMessage
 from storage.models.reminder import Reminder
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEntry",
     "DialogStateRow",
     "Filing",
+    "LinkCode",
     "OrgUnitRow",
     "OutboxMessage",
     "PolicySnapshot",

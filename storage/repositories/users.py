@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import User, UserIdentity, UserRole
+from storage.models import LinkCode, User, UserIdentity, UserRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +131,29 @@ class UserRepository:
             (u, sorted(by_user.get(u.id or 0, []), key=lambda g: (g.role, g.jurisdiction_code)))
             for u in users
         ]
+
+
+class LinkRepository:
+    """One-time codes that attach another channel's identity to an existing user."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, *, code: str, user_id: int, now: datetime, expires_at: datetime) -> None:
+        self.session.add(LinkCode(code=code, user_id=user_id, expires_at=expires_at, created_at=now))
+        await self.session.flush()
+
+    async def take(self, code: str, now: datetime) -> int | None:
+        """The user a valid code belongs to, marking it used; None for unknown, used or expired codes."""
+        result = await self.session.execute(
+            update(LinkCode)
+            .where(LinkCode.code == code, LinkCode.used_at.is_(None), LinkCode.expires_at > now)  # type: ignore[union-attr]
+            .values(used_at=now)
+            .returning(LinkCode.user_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def move_identity(self, identity_id: int, user_id: int) -> None:
+        await self.session.execute(
+            update(UserIdentity).where(UserIdentity.id == identity_id).values(user_id=user_id, menu_key=None)
+        )

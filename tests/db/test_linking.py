@@ -41,7 +41,9 @@ async def test_a_telegram_draft_continues_on_the_web(runtime: Runtime, clock: Ma
 
     async with UnitOfWork(runtime.database) as uow:
         (draft,) = (await uow.session.execute(select(Filing))).scalars().all()
-        identities = (await uow.session.execute(select(UserIdentity).order_by(UserIdentity.id))).scalars().all()
+        identities = (
+            (await uow.session.execute(select(UserIdentity).order_by(UserIdentity.id))).scalars().all()
+        )
     assert draft.answers["background"] == DESCRIPTIONS["background"] and draft.step == "planned_action"
     assert {i.channel for i in identities if i.user_id == draft.user_id} == {"telegram", "web"}
 

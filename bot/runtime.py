@@ -104,7 +104,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         except (NotImplementedError, RuntimeError):
             pass
 
-    app = create_web_app(runtime.conversations, runtime.database, runtime.clock, secret_key(settings))
+    app = create_web_app(
+        runtime.conversations,
+        runtime.database,
+        runtime.clock,
+        secret_key(settings),
+        settings.data_dir / "uploads",
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)

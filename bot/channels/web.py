@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import secrets
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import structlog
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from itsdangerous import BadSignature, Signer
 
+from bot.channels import uploads
 from bot.clock import Clock
 from bot.services.conversation import ConversationService, Handled, Incoming
-from dialogs.events import Event, Open, Press, parse_text
+from dialogs.events import Attachment, Event, Open, Press, parse_text
 from dialogs.texts import Texts
 from storage.database import Database
 
@@ -33,6 +35,7 @@ SERVICE_KEY = web.AppKey("service", ConversationService)
 SIGNER_KEY = web.AppKey("signer", Signer)
 CLOCK_KEY = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
 DATABASE_KEY = web.AppKey("database", Database)
+UPLOAD_DIR_KEY = web.AppKey("upload_dir", Path)
 
 _texts = Texts()
 
@@ -121,6 +124,10 @@ async def chat(request: web.Request) -> web.Response:
     event = _event(body, request.app[CLOCK_KEY])
     if isinstance(event, str):
         return _error(400, event)
+    return await _converse(request, event)
+
+
+async def _converse(request: web.Request, event: Event) -> web.Response:
     session_id = _session_id(request)
     fresh = session_id is None
     if session_id is None:
@@ -144,6 +151,48 @@ def _payload(handled: Handled) -> dict[str, Any]:
     }
 
 
+async def upload(request: web.Request) -> web.Response:
+    """A file for the current step: stored on disk, then handed to the dialog like a Telegram file."""
+    if not request.content_type.startswith("multipart/"):
+        return _error(400, _texts("web.upload_not_multipart"))
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and getattr(part, "name", None) != "file":
+        part = await reader.next()
+    if part is None or not isinstance(part, BodyPartReader) or not part.filename:
+        return _error(400, _texts("web.upload_no_file"))
+    name = uploads.clean_name(part.filename)
+    kind = uploads.kind_for(name, part.headers.get("Content-Type"))
+    if kind is None:
+        return _error(415, _texts("web.upload_type"))
+    now = request.app[CLOCK_KEY].now()
+    path, file_id = uploads.new_path(request.app[UPLOAD_DIR_KEY], kind, now)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size, head = 0, b""
+    try:
+        with path.open("wb") as handle:
+            # Streamed with our own cap: the file never has to fit in memory, and a huge one stops early.
+            while chunk := await part.read_chunk(uploads.CHUNK):
+                size += len(chunk)
+                if size > uploads.MAX_BYTES:
+                    raise _TooLarge
+                if len(head) < 16:
+                    head += chunk[:16]
+                handle.write(chunk)
+    except _TooLarge:
+        path.unlink(missing_ok=True)
+        return _error(413, _texts("files.too_big", max_mb=uploads.MAX_BYTES // (1024 * 1024)))
+    if size == 0 or not uploads.content_matches(kind, head):
+        path.unlink(missing_ok=True)
+        return _error(415, _texts("web.upload_type"))
+    event = Attachment(now, kind.attachment_kind, file_id, name, kind.mime, size)
+    return await _converse(request, event)
+
+
+class _TooLarge(Exception):
+    pass
+
+
 async def healthz(request: web.Request) -> web.Response:
     ok = await request.app[DATABASE_KEY].ping()
     return web.json_response(
@@ -152,15 +201,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_web_app(
-    service: ConversationService, database: Database, clock: Clock, secret_key: str
+    service: ConversationService, database: Database, clock: Clock, secret_key: str, upload_dir: Path
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[SERVICE_KEY] = service
     app[SIGNER_KEY] = Signer(secret_key, salt="rongcuo.web.session")
     app[CLOCK_KEY] = clock
     app[DATABASE_KEY] = database
+    app[UPLOAD_DIR_KEY] = upload_dir
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_post("/api/chat", chat)
+    app.router.add_post("/api/upload", upload)
     app.router.add_get("/healthz", healthz)
     return app

@@ -20,7 +20,7 @@ async def test_a_cadre_registers_by_chat(database_url: str, tmp_path: Path, cloc
         bot_in_process(emulator, database_url, tmp_path, clock) as runtime,
     ):
         default_menu = [c["command"] for c in emulator.commands()]
-        assert default_menu == ["start", "help", "cancel"]
+        assert default_menu == ["start", "help", "cancel", "link"]
 
         user = emulator.user(1001, first_name="三", last_name="张", language_code="zh-hans")
         user.send_text("/start")

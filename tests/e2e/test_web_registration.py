@@ -25,7 +25,13 @@ async def runtime(database_url: str, tmp_path: Path, clock: ManualClock) -> Asyn
 
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
-    app = create_web_app(runtime.conversations, runtime.database, runtime.clock, "test-secret")
+    app = create_web_app(
+        runtime.conversations,
+        runtime.database,
+        runtime.clock,
+        "test-secret",
+        runtime.settings.data_dir / "uploads",
+    )
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -71,7 +77,7 @@ async def test_register_through_the_json_api(client: TestClient, runtime: Runtim
     await client.get("/")
     said = await user.post({"open": True})
     assert "容错纠错助手" in said and "请输入您的姓名" in said
-    assert [c["command"] for c in user.commands] == ["start", "help", "cancel"]
+    assert [c["command"] for c in user.commands] == ["start", "help", "cancel", "link"]
     await user.say("王五")
     await user.press("昆明市")
     await user.press("安宁市")
@@ -123,7 +129,9 @@ async def test_healthz_is_503_when_the_database_is_unreachable(runtime: Runtime)
     from storage.database import Database
 
     nowhere = Database("postgresql://postgres@127.0.0.1:9/nowhere")
-    app = create_web_app(runtime.conversations, nowhere, runtime.clock, "test-secret")
+    app = create_web_app(
+        runtime.conversations, nowhere, runtime.clock, "test-secret", runtime.settings.data_dir / "uploads"
+    )
     async with TestClient(TestServer(app)) as test_client:
         response = await test_client.get("/healthz")
         assert response.status == 503 and (await response.json())["database"] is False

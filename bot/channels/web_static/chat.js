@@ -7,6 +7,13 @@
  *   {"action": "..."}    a reply-button press; the action string is opaque to us
  * and renders the {"replies": [...], "commands": [...]} it gets back.
  *
+ * Attachments go to POST /api/upload as multipart/form-data (one field, "file") and
+ * get the same answer shape. Errors are {"error": "..."} with a non-200 status.
+ *
+ * A reply with "edit": true answering a button press rewrites the pressed message
+ * instead of adding a new one (ticking a checkbox, adding a file to a list), like
+ * Telegram's edit_text.
+ *
  * All requests go through one queue that sends strictly one at a time, so the
  * server sees the user's inputs in the order they were made.
  */
@@ -14,6 +21,10 @@
 
 (() => {
   const API_URL = "/api/chat";
+  const UPLOAD_URL = "/api/upload";
+  const MAX_UPLOAD_BYTES = 20 * 1024 * 1024; // same limit as the server (dialogs/steps.py)
+  const TOO_LARGE_TEXT = "文件太大了：每个附件不能超过 20 MB。";
+  const UPLOAD_BYTES_PER_MS = 64;     // ≈0.5 Mbit/s: the slowest link an upload may still finish on
   const COUNTER_THRESHOLD = 150;      // show the character counter above this length
   const MAX_INPUT_LINES = 5;          // the textarea grows up to this many lines, then scrolls
   const RETRY_FIRST_MS = 1000;        // network-failure backoff: 1s, 2s, 4s, … capped below
@@ -28,6 +39,8 @@
     bannerSlot: byId("banner-slot"),
     form: byId("composer-form"),
     input: byId("input"),
+    attachButton: byId("attach-button"),
+    fileInput: byId("file-input"),
     menuButton: byId("menu-button"),
     menu: byId("command-menu"),
     menuList: byId("command-list"),
@@ -111,6 +124,12 @@
     bubble.classList.remove("pending");
   }
 
+  /** The press turned out to be a toggle, not an answer: its label is not part of the conversation. */
+  function removeUserBubble(bubble) {
+    const group = bubble.parentNode;
+    if (group) group.remove();
+  }
+
   function markFailed(bubble) {
     bubble.classList.remove("pending");
     bubble.classList.add("failed");
@@ -126,17 +145,30 @@
 
   /** One bot reply: a bubble with the text, then its buttons as a grid. */
   function renderReply(reply) {
+    const group = el("div", "msg-group bot");
+    if (fillBotMessage(group, reply)) appendMessage(group);
+  }
+
+  /**
+   * Put a reply's text and buttons into a message group, replacing what was there.
+   * Shared by new messages and in-place edits so both look exactly alike.
+   * Returns false (and leaves the group alone) when the reply has nothing to show.
+   */
+  function fillBotMessage(group, reply) {
     const text = typeof reply.text === "string" ? reply.text : "";
     const rows = normaliseButtonRows(reply.buttons);
-    if (!text && rows.length === 0) return;
+    if (!text && rows.length === 0) return false;
 
-    const group = el("div", "msg-group bot");
+    group.replaceChildren();
     if (text) group.append(withTestId(el("div", "bubble bot-bubble", text), "bot-msg"));
-    if (rows.length > 0) {
-      group.classList.add("has-buttons");
-      group.append(renderKeyboard(rows));
-    }
-    appendMessage(group);
+    group.classList.toggle("has-buttons", rows.length > 0);
+    if (rows.length > 0) group.append(renderKeyboard(rows));
+    return true;
+  }
+
+  /** An edit reply only counts when it answers a press; elsewhere it is just a new message. */
+  function isEdit(reply) {
+    return Boolean(reply && typeof reply === "object" && reply.edit === true);
   }
 
   /** Keep only well-formed buttons, so one bad entry cannot break the whole reply. */
@@ -217,8 +249,11 @@
   /* ------------------------------------------------------------------ */
 
   /**
-   * Queue a request. job = { body, onDelivered(), onFailed() }.
-   * onDelivered runs on a 200 answer, onFailed on an error answer.
+   * Queue a request. job = { body, onDelivered(), onFailed(), and optionally
+   * url (default API_URL), timeoutMs, onEdit(reply), tooLargeText }.
+   * body is a plain object (sent as JSON) or a FormData (sent as multipart).
+   * onDelivered runs on a 200 answer, onFailed on an error answer; onEdit takes
+   * a leading edit reply (only button presses set it).
    * Network failures never reach the job: they are retried until they succeed.
    */
   function enqueue(job) {
@@ -232,7 +267,7 @@
     try {
       while (state.queue.length > 0) {
         const job = state.queue[0];
-        const result = await deliver(job.body);
+        const result = await deliver(job);
         state.queue.shift();
         handleResult(job, result);
       }
@@ -243,12 +278,12 @@
   }
 
   /** Send one request, retrying with backoff until the server gives any HTTP answer. */
-  async function deliver(body) {
+  async function deliver(job) {
     let delay = RETRY_FIRST_MS;
     for (;;) {
       setTyping(true);
       try {
-        const result = await postOnce(body);
+        const result = await postOnce(job);
         if (!isUnreachable(result)) {
           hideOfflineBanner();
           return result;
@@ -263,16 +298,15 @@
     }
   }
 
-  async function postOnce(body) {
+  async function postOnce(job) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    const timer = setTimeout(() => controller.abort(), job.timeoutMs || REQUEST_TIMEOUT_MS);
     try {
-      const response = await fetch(API_URL, {
+      const response = await fetch(job.url || API_URL, {
         method: "POST",
         credentials: "same-origin",
         cache: "no-store",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body),
+        ...encodeBody(job.body),
         signal: controller.signal,
       });
       const raw = await response.text();
@@ -280,6 +314,19 @@
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * JSON for chat messages. For a FormData we must not set Content-Type: the
+   * browser adds the multipart boundary itself. A FormData can be sent again
+   * unchanged, so offline retries need nothing special.
+   */
+  function encodeBody(body) {
+    if (body instanceof FormData) return { headers: { Accept: "application/json" }, body };
+    return {
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    };
   }
 
   function parseJson(raw) {
@@ -322,20 +369,29 @@
       const data = result.data && typeof result.data === "object" ? result.data : null;
       if (result.ok && data) {
         job.onDelivered();
-        renderReplies(data.replies);
+        renderReplies(takeEdit(job, data.replies));
         updateCommands(data.commands);
         return;
       }
       job.onFailed();
-      showError(errorText(result, data));
+      showError(errorText(result, data, job));
     } catch (err) {
       // A rendering bug must not stop the queue worker: log it and carry on.
       console.error("chat: failed to handle response", err);
     }
   }
 
-  function errorText(result, data) {
+  /** Hand a leading edit reply to the job that can apply it; the rest are appended as usual. */
+  function takeEdit(job, replies) {
+    if (!job.onEdit || !Array.isArray(replies) || !isEdit(replies[0])) return replies;
+    job.onEdit(replies[0]);
+    return replies.slice(1);
+  }
+
+  function errorText(result, data, job) {
     if (data && typeof data.error === "string" && data.error.trim()) return data.error;
+    // A proxy in front of the bot may refuse a big upload with its own HTML page.
+    if (result.status === 413 && job.tooLargeText) return job.tooLargeText;
     if (result.ok) return "服务器返回了无法识别的内容，请稍后再试。";
     return `服务器出错（HTTP ${result.status}），请稍后再试。`;
   }
@@ -346,6 +402,8 @@
 
   function onReplyButton(keyboard, button, action, label) {
     if (button.disabled) return;
+    // Read before disabling and before the label bubble scrolls the list: an edit restores both.
+    const before = { focused: document.activeElement === button, scrollTop: ui.messages.scrollTop };
     // Disable at once: a quick double tap must not send the action twice.
     setKeyboardEnabled(keyboard, false);
     button.classList.add("chosen");
@@ -353,12 +411,48 @@
     enqueue({
       body: { action },
       onDelivered: () => markDelivered(bubble),
+      onEdit: (reply) => {
+        removeUserBubble(bubble);
+        editPressedMessage(keyboard, button, reply, before);
+      },
       onFailed: () => {
         // The server refused the press: let the user choose again.
         markFailed(bubble);
         button.classList.remove("chosen");
         setKeyboardEnabled(keyboard, true);
       },
+    });
+  }
+
+  /**
+   * Rewrite the message whose button was pressed. The old buttons are replaced,
+   * so keyboard focus moves to the button in the same place in the new grid.
+   * before = { focused, scrollTop } as they were when the button was pressed.
+   */
+  function editPressedMessage(keyboard, button, reply, before) {
+    const group = keyboard.parentNode;
+    const index = Array.from(keyboard.querySelectorAll("button")).indexOf(button);
+    if (!group || !fillBotMessage(group, reply)) {
+      // Nothing to show: keep the message as it was and let the user press again.
+      button.classList.remove("chosen");
+      setKeyboardEnabled(keyboard, true);
+      return;
+    }
+    const twin = group.querySelectorAll(".reply-button")[index];
+    if (before.focused && twin) twin.focus({ preventScroll: true });
+    restoreScroll(before.scrollTop, twin || group);
+  }
+
+  /**
+   * The label bubble scrolled the list to the bottom, but an edit adds nothing
+   * there: go back to where the user was ticking, keeping that button in sight.
+   * Runs in a frame so it comes after the scroll queued by the bubble; replies
+   * appended after the edit queue their own scroll to the bottom after this one.
+   */
+  function restoreScroll(scrollTop, target) {
+    requestAnimationFrame(() => {
+      ui.messages.scrollTo({ top: scrollTop, behavior: "auto" });
+      target.scrollIntoView({ block: "nearest" });
     });
   }
 
@@ -389,6 +483,48 @@
     const current = ui.input.value;
     ui.input.value = current.trim() ? `${text}\n${current}` : text;
     updateInputUi();
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Attachments                                                         */
+  /* ------------------------------------------------------------------ */
+
+  function onFileChosen() {
+    const file = ui.fileInput.files && ui.fileInput.files[0];
+    // Clear it now, or choosing the same file again would not fire "change".
+    ui.fileInput.value = "";
+    if (file) sendFile(file);
+  }
+
+  /** Refuse oversized files here: uploading 100 MB only to be told "too large" wastes the user's data. */
+  function sendFile(file) {
+    if (file.size > MAX_UPLOAD_BYTES) {
+      showError(TOO_LARGE_TEXT);
+      return;
+    }
+    const bubble = addUserBubble(`📎 ${file.name} (${formatSize(file.size)})`);
+    const form = new FormData();
+    form.append("file", file, file.name);
+    enqueue({
+      url: UPLOAD_URL,
+      body: form,
+      timeoutMs: uploadTimeout(file.size),
+      tooLargeText: TOO_LARGE_TEXT,
+      onDelivered: () => markDelivered(bubble),
+      onFailed: () => markFailed(bubble),
+    });
+  }
+
+  /** A fixed timeout would abort (and retry forever) a big file on a slow phone link. */
+  function uploadTimeout(bytes) {
+    return REQUEST_TIMEOUT_MS + Math.ceil(bytes / UPLOAD_BYTES_PER_MS);
+  }
+
+  /** Binary units, to match the server's 20 MB (20 × 1024 × 1024) limit. */
+  function formatSize(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB`;
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
   }
 
   /* ------------------------------------------------------------------ */
@@ -499,6 +635,11 @@
     });
     ui.input.addEventListener("keydown", onInputKeydown);
     ui.input.addEventListener("input", updateInputUi);
+    ui.attachButton.addEventListener("click", () => {
+      closeMenu(false);
+      ui.fileInput.click();
+    });
+    ui.fileInput.addEventListener("change", onFileChosen);
     ui.menuButton.addEventListener("click", () => (ui.menu.hidden ? openMenu() : closeMenu(false)));
     document.addEventListener("click", onDocumentClick);
     document.addEventListener("keydown", onDocumentKeydown);

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot import selfcheck_cli
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import configure_logging
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--jurisdiction", help="county/district code (officers)")
     listing = admin.add_parser("list", help="list users and their roles")
     listing.add_argument("--role", choices=(*GRANTABLE_ROLES, "cadre"))
+
+    selfcheck_cli.add_parser(sub)
     return parser
 
 
@@ -111,6 +114,9 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "selfcheck":
+        # For auditors and other systems: needs no configuration and no database.
+        return selfcheck_cli.run(args)
     try:
         settings = load_settings()
     except SettingsError as exc:

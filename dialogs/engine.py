@@ -149,7 +149,7 @@ def handle(dialog: Dialog, state: DialogState, event: Event, ctx: Context) -> Re
         choice = parsed.value
     verdict = step.accept(ctx, state.answers, event, choice)
     if isinstance(verdict, Accepted):
-        return _advance(dialog, state, step, verdict.value, ctx)
+        return _advance(dialog, state, step, verdict.value, ctx, notice=verdict.notice)
     if isinstance(verdict, Pending):
         state.answers[scratch_key(step.name)] = verdict.value
         reply = prompt(dialog, state, ctx, notice=verdict.notice)
@@ -168,7 +168,9 @@ def _back(dialog: Dialog, state: DialogState, ctx: Context) -> Result:
     return Result(state, Outcome(replies=[prompt(dialog, state, ctx)]))
 
 
-def _advance(dialog: Dialog, state: DialogState, step: Step, value: Any, ctx: Context) -> Result:
+def _advance(
+    dialog: Dialog, state: DialogState, step: Step, value: Any, ctx: Context, *, notice: str | None = None
+) -> Result:
     state.answers.pop(scratch_key(step.name), None)
     if state.answers.get(step.name) != value:
         _forget_dependants(dialog, state.answers, step.name)
@@ -193,7 +195,7 @@ def _advance(dialog: Dialog, state: DialogState, step: Step, value: Any, ctx: Co
         return Result(None, dialog.finish(ctx, dict(state.answers)))
     state.history.append(step.name)
     state.step = following
-    return Result(state, Outcome(replies=[prompt(dialog, state, ctx)]))
+    return Result(state, Outcome(replies=[prompt(dialog, state, ctx, notice=notice)]))
 
 
 def _forget_dependants(dialog: Dialog, answers: Answers, changed: str) -> None:

@@ -19,6 +19,7 @@ from dialogs.parsing.dates import format_date, parse_date
 @dataclass(frozen=True, slots=True)
 class Accepted:
     value: Any
+    notice: str | None = None  # shown with the next question, e.g. echoing a date as understood
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,8 @@ class DateStep(Step):
     def accept(self, ctx: Context, answers: Answers, event: Event, choice: str | None) -> Verdict:
         field = ctx.texts(self.label_key)
         if choice == OK and answers.get(scratch_key(self.name)):
-            return Accepted(answers[scratch_key(self.name)])
+            confirmed = answers[scratch_key(self.name)]
+            return Accepted(confirmed, self._understood(ctx, date.fromisoformat(confirmed)))
         if choice is not None:
             return Rejected(ctx.texts("input.choice_invalid"))
         if not isinstance(event, Text):
@@ -205,7 +207,10 @@ class DateStep(Step):
                 "date.far_past", field=field, date=format_date(value), days=(today - value).days
             )
             return Pending(value.isoformat(), notice)
-        return Accepted(value.isoformat())
+        return Accepted(value.isoformat(), self._understood(ctx, value))
+
+    def _understood(self, ctx: Context, value: date) -> str:
+        return ctx.texts("input.recorded", field=ctx.texts(self.label_key), value=format_date(value))
 
     def display(self, ctx: Context, answers: Answers, value: Any) -> str:
         return format_date(date.fromisoformat(value))
@@ -224,7 +229,7 @@ class AmountStep(Step):
         value = parse_amount(event.text)
         if value is None:
             return Rejected(ctx.texts("amount.invalid"))
-        return Accepted(value)
+        return Accepted(value, ctx.texts("input.recorded", field=field, value=format_amount(value)))
 
     def display(self, ctx: Context, answers: Answers, value: Any) -> str:
         return format_amount(int(value))

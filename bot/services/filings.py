@@ -139,23 +139,46 @@ async def drafts(call: Call, command: Command) -> CommandResult:
     return CommandResult(replies)
 
 
+async def _deny(call: Call, command: Command, action: str, subject: str) -> Reply:
+    call.uow.audit.record(
+        at=call.now,
+        action="access.denied",
+        subject_type="filing",
+        subject_id=subject or "-",
+        actor_user_id=call.user.id,
+        comment=f"/{command.name} {command.args}"[:200],
+        data={"attempted": action},
+    )
+    return Reply(call.ctx.texts("access.not_yours"))
+
+
 async def _own_filing(call: Call, command: Command, *, action: str) -> Filing | Reply:
     """The filing named in the command if it is the caller's; otherwise a refusal (and an audit entry)."""
-    texts = call.ctx.texts
     arg = command.args.split(" ", 1)[0]
     filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
     if filing is None or filing.user_id != call.user.id:
-        call.uow.audit.record(
-            at=call.now,
-            action="access.denied",
-            subject_type="filing",
-            subject_id=arg or "-",
-            actor_user_id=call.user.id,
-            comment=f"/{command.name} {command.args}"[:200],
-            data={"attempted": action},
-        )
-        return Reply(texts("access.not_yours"))
+        return await _deny(call, command, action, arg)
     return filing
+
+
+async def _visible_filing(call: Call, command: Command) -> tuple[Filing, bool] | Reply:
+    """A filing the caller may read: their own, or a submitted one in a jurisdiction they serve as officer.
+
+    Returns the filing and whether the caller reads it as its officer.
+    """
+    arg = command.args.split(" ", 1)[0]
+    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    if filing is not None and filing.user_id == call.user.id:
+        return filing, False
+    viewer = call.ctx.viewer
+    if (
+        filing is not None
+        and filing.status != "draft"
+        and viewer.has_role("officer")
+        and filing.jurisdiction_code in viewer.jurisdictions
+    ):
+        return filing, True
+    return await _deny(call, command, "view", arg)
 
 
 async def resume(call: Call, command: Command) -> CommandResult:
@@ -233,13 +256,18 @@ async def mine(call: Call, command: Command) -> CommandResult:
 
 async def show(call: Call, command: Command) -> CommandResult:
     texts = call.ctx.texts
-    found = await _own_filing(call, command, action="view")
-    if isinstance(found, Reply):
-        return CommandResult([found])
+    visible = await _visible_filing(call, command)
+    if isinstance(visible, Reply):
+        return CommandResult([visible])
+    found, as_officer = visible
     lines = [
         texts("filing.header", number=found.number or "—", status=texts(f"status.{found.status}")),
         texts("filing.submitted_at", when=_local(call, found.submitted_at)) if found.submitted_at else "",
     ]
+    if as_officer:
+        filer = await call.uow.users.get(found.user_id)
+        unit = call.ctx.directory.full_name(found.unit_code) if found.unit_code else "—"
+        lines.append(texts("filing.filer", name=filer.name if filer else "—", unit=unit))
     if found.review_due_at and found.status == SUBMITTED:
         lines.append(
             texts("filing.review_due", due=format_date(found.review_due_at.astimezone(call.env.tz).date()))
@@ -249,8 +277,10 @@ async def show(call: Call, command: Command) -> CommandResult:
         record = await call.uow.selfchecks.get(found.selfcheck_id)
         if record is not None:
             lines.append(texts("filing.selfcheck", verdict=selfchecks.stored_verdict_line(call, record)))
+            if as_officer:
+                lines += await selfchecks.officer_lines(call, record)
     buttons: tuple[tuple[Button, ...], ...] = ()
-    if found.status in WITHDRAWABLE:
+    if found.status in WITHDRAWABLE and not as_officer:
         buttons = ((Button(texts("filing.withdraw"), f"/withdraw {found.id}"),),)
     return CommandResult([Reply("\n".join(line for line in lines if line), buttons)])
 

@@ -6,6 +6,7 @@ from bot.services.calls import Call, CommandResult
 from dialogs.events import Command
 from dialogs.flows import selfcheck
 from dialogs.policy.evaluator import evaluate
+from dialogs.policy.pack import PolicyPack, parse_pack
 from dialogs.replies import Button, RecordSelfCheck, Reply
 from storage.models import SelfCheckResult
 
@@ -30,6 +31,29 @@ async def record(call: Call, effect: RecordSelfCheck) -> list[Reply]:
     pack = call.env.policy
     evaluation = evaluate(pack, effect.answers)
     return [selfcheck.result_reply(call.ctx, pack, evaluation, stored.id or 0)]
+
+
+_SNAPSHOTS: dict[str, PolicyPack] = {}
+
+
+async def pack_of(call: Call, record: SelfCheckResult) -> PolicyPack:
+    """The exact pack version a stored self-check was evaluated with (kept as a snapshot)."""
+    if record.policy_version == call.env.policy.version:
+        return call.env.policy
+    if record.policy_version not in _SNAPSHOTS:
+        content = await call.uow.selfchecks.policy_text(record.policy_version)
+        if content is None:
+            return call.env.policy
+        _SNAPSHOTS[record.policy_version] = parse_pack(
+            content.encode("utf-8"), f"snapshot {record.policy_version}"
+        )
+    return _SNAPSHOTS[record.policy_version]
+
+
+async def officer_lines(call: Call, record: SelfCheckResult) -> list[str]:
+    pack = await pack_of(call, record)
+    answers = selfcheck.with_defaults(pack, record.answers, record.mode)
+    return selfcheck.dimension_lines(call.ctx, pack, answers)
 
 
 def stored_verdict_line(call: Call, record: SelfCheckResult) -> str:

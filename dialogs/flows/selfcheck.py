@@ -175,3 +175,18 @@ def build(pack: PolicyPack) -> Dialog:
         route=route,
         steps=question_steps(pack, "", mode="standalone"),
     )
+
+
+def dimension_lines(ctx: Context, pack: PolicyPack, answers: Mapping[str, str]) -> list[str]:
+    """For officers: the answers grouped by the review dimensions R1–R6 of the pack they were given under."""
+    from dialogs.policy.evaluator import by_dimension
+
+    lines = [ctx.texts("sc.dimensions_header")]
+    for dimension, items in by_dimension(pack, answers):
+        if not items:
+            continue
+        lines.append(f"{dimension.id} {_text(ctx, dimension.name)}")
+        for question, value in items:
+            label = next((_text(ctx, c.label) for c in question.choices if c.value == value), value)
+            lines.append(f"  · {_text(ctx, question.text)} —— {label}")
+    return lines

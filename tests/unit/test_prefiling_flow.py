@@ -200,10 +200,12 @@ def test_dates_are_validated_and_echoed(chat: PureChat) -> None:
     assert "已经是 322 天前" in chat.said and step(chat) == "start_date"
     chat.press("✔ 确认：2026年1月5日（星期一）")
     assert step(chat) == "end_date"
+    assert "已记录“开始日期”：2026年1月5日（星期一）" in chat.said
     chat.text("2025-12-31")
     assert "早于 2026年1月5日（星期一）" in chat.said and step(chat) == "end_date"
     chat.text("明天")
     assert step(chat) == "milestones"
+    assert "已记录“完成日期”：2026年11月24日（星期二）" in chat.said
 
 
 def test_amount_and_wrong_kinds_of_input(chat: PureChat) -> None:
@@ -215,7 +217,7 @@ def test_amount_and_wrong_kinds_of_input(chat: PureChat) -> None:
     chat.sticker()
     assert "收到了贴纸" in chat.said and step(chat) == "funds"
     chat.text("1.2亿")
-    assert "【涉及资金】1.2亿元" in chat.said
+    assert "已记录“涉及资金”：1.2亿元" in chat.said and "【涉及资金】1.2亿元" in chat.said
 
 
 def test_text_where_a_file_is_expected_and_a_file_where_text_is_expected(chat: PureChat) -> None:

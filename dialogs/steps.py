@@ -292,10 +292,9 @@ class FilesStep(Step):
 
     def options(self, ctx: Context, answers: Answers) -> Sequence[Sequence[Option]]:
         files = self.collected(answers)
-        row = [Option(DONE, ctx.texts("files.done", count=len(files)))]
-        if files:
-            row.append(Option(UNDO, ctx.texts("files.undo")))
-        return [row]
+        if not files:
+            return ()  # nothing to finish yet; an optional step offers Skip instead
+        return [[Option(DONE, ctx.texts("files.done", count=len(files))), Option(UNDO, ctx.texts("files.undo"))]]
 
     def accept(self, ctx: Context, answers: Answers, event: Event, choice: str | None) -> Verdict:
         files = self.collected(answers)

@@ -15,8 +15,9 @@ from storage.uow import UnitOfWork
 from tests.e2e.telegram_harness import bot_in_process, emulator_running
 from tests.e2e.test_telegram_prefiling import register, say, tap
 from tests.emulator import button_labels
+from tests.seeds import SEEDS as SEED_COPY
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "selfcheck-seed-cases.json"
+SEEDS = SEED_COPY
 
 
 @pytest.mark.skipif(not SEEDS.exists(), reason=f"{SEEDS} not found")

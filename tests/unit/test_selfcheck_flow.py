@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,10 +13,11 @@ from dialogs.policy.evaluator import evaluate
 from dialogs.policy.pack import PolicyPack, load_pack
 from dialogs.replies import RecordSelfCheck
 from dialogs.texts import Texts
+from tests.seeds import SEEDS as SEED_COPY
 from tests.unit.chat import PureChat
 
 CADRE = Viewer(user_id=1, registered=True, name="张三", unit_code="530127002", roles=frozenset({"cadre"}))
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "selfcheck-seed-cases.json"
+SEEDS = SEED_COPY
 
 
 @pytest.fixture(scope="module")

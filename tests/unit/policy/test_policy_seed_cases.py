@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dialogs.policy import evaluate, load_pack
+from tests.seeds import SEEDS as SEED_COPY
 
-SEED_CASES = Path(__file__).resolve().parents[4] / "shared" / "selfcheck-seed-cases.json"
+SEED_CASES = SEED_COPY
 
 
 def _cases() -> list[Any]:

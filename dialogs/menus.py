@@ -31,6 +31,7 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("drafts", "cmd.drafts", REGISTERED, on_start_menu=True),
     MenuCommand("mine", "cmd.mine", REGISTERED, on_start_menu=True),
     MenuCommand("me", "cmd.me", REGISTERED, on_start_menu=True),
+    MenuCommand("queue", "cmd.queue", "officer", on_start_menu=True),
     MenuCommand("users", "cmd.users", "admin", on_start_menu=True),
     MenuCommand("link", "cmd.link", ANYONE),
     MenuCommand("resume", "cmd.resume", REGISTERED, hidden=True),
@@ -38,6 +39,10 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("filing", "cmd.filing", REGISTERED, hidden=True),
     MenuCommand("withdraw", "cmd.withdraw", REGISTERED, hidden=True),
     MenuCommand("savecheck", "cmd.savecheck", REGISTERED, hidden=True),
+    MenuCommand("accept", "cmd.accept", "officer", hidden=True),
+    MenuCommand("reject", "cmd.reject", "officer", hidden=True),
+    MenuCommand("return", "cmd.return", "officer", hidden=True),
+    MenuCommand("answer", "cmd.answer", REGISTERED, hidden=True),
 )
 
 

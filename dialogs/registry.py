@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogs.engine import Dialog
-from dialogs.flows import prefiling, selfcheck
+from dialogs.flows import prefiling, review, selfcheck
 from dialogs.flows.registration import REGISTRATION
 from dialogs.policy.pack import PolicyPack
 
@@ -11,12 +11,13 @@ _BUILT: dict[tuple[str, str], dict[str, Dialog]] = {}
 
 
 def dialogs_for(pack: PolicyPack | None) -> dict[str, Dialog]:
+    fixed = {d.name: d for d in (REGISTRATION, *review.DIALOGS)}
     if pack is None:
-        return {REGISTRATION.name: REGISTRATION}
+        return fixed
     key = (pack.id, pack.version)
     if key not in _BUILT:
         _BUILT[key] = {
-            REGISTRATION.name: REGISTRATION,
+            **fixed,
             prefiling.NAME: prefiling.build(pack),
             selfcheck.NAME: selfcheck.build(pack),
         }

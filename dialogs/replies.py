@@ -55,6 +55,25 @@ class RecordSelfCheck(Effect):
     answers: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewDecision(Effect):
+    """An officer's initial-review decision on a filing: accept, not_accept or return."""
+
+    filing_id: int
+    decision: str
+    risk_colour: str | None = None
+    text: str | None = None  # acceptance note, reasons for not accepting, or the question to answer
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerReturn(Effect):
+    """The cadre's answer to a return-for-completion question, with any files."""
+
+    filing_id: int
+    text: str
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class Outcome:
     replies: list[Reply] = field(default_factory=list)

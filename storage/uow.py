@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.database import Database
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dialog_states import DialogStateRepository
-from storage.repositories.filings import FilingRepository
+from storage.repositories.filings import FilingMessageRepository, FilingRepository
 from storage.repositories.org_units import OrgUnitRepository
+from storage.repositories.outbox import OutboxRepository
 from storage.repositories.selfchecks import SelfCheckRepository
 from storage.repositories.users import LinkRepository, UserRepository
 
@@ -22,7 +23,9 @@ class UnitOfWork:
     dialog_states: DialogStateRepository
     org_units: OrgUnitRepository
     audit: AuditRepository
+    outbox: OutboxRepository
     filings: FilingRepository
+    filing_messages: FilingMessageRepository
     selfchecks: SelfCheckRepository
 
     def __init__(self, database: Database) -> None:
@@ -35,7 +38,9 @@ class UnitOfWork:
         self.dialog_states = DialogStateRepository(self.session)
         self.org_units = OrgUnitRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
         self.filings = FilingRepository(self.session)
+        self.filing_messages = FilingMessageRepository(self.session)
         self.selfchecks = SelfCheckRepository(self.session)
         return self
 

@@ -17,14 +17,22 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
-from bot.services import filings, linking, selfchecks
+from bot.services import filings, linking, review, selfchecks
 from bot.services.calls import UNCHANGED, Call, CommandResult, Environment
 from bot.services.viewer import viewer_of
 from dialogs import menus, router
 from dialogs.context import Context, Viewer
 from dialogs.directory import OrgDirectory
 from dialogs.events import Command, Event, Press, parse_text
-from dialogs.replies import Effect, RecordSelfCheck, RegisterUser, Reply, SubmitFiling
+from dialogs.replies import (
+    AnswerReturn,
+    Effect,
+    RecordSelfCheck,
+    RegisterUser,
+    Reply,
+    ReviewDecision,
+    SubmitFiling,
+)
 from dialogs.state import DialogState
 from dialogs.texts import Texts, normalize_locale
 from storage.database import Database
@@ -95,8 +103,11 @@ class ConversationService:
             RegisterUser: _register,
             SubmitFiling: filings.submit,
             RecordSelfCheck: selfchecks.record,
+            ReviewDecision: review.decide,
+            AnswerReturn: review.answered,
         }
-        for name, handler in {**filings.COMMANDS, **selfchecks.COMMANDS, **linking.COMMANDS}.items():
+        commands = {**filings.COMMANDS, **selfchecks.COMMANDS, **linking.COMMANDS, **review.COMMANDS}
+        for name, handler in commands.items():
             self.add_command(name, handler)
         # One lock per user and process: events of one user are handled in order.
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import selfchecks
+from bot.services import review, selfchecks
 from bot.services.calls import UNCHANGED, Call, CommandResult
 from dialogs import engine
 from dialogs.actions import command_action
@@ -85,6 +85,7 @@ async def submit(call: Call, effect: SubmitFiling) -> list[Reply]:
         to_state=SUBMITTED,
         data={"number": filing.number},
     )
+    await review.notify_officers(call, filing, event="new")
     due = filing.review_due_at.astimezone(call.env.tz).date()
     text = texts("pf.receipt", number=filing.number, due=format_date(due))
     buttons = (
@@ -280,8 +281,16 @@ async def show(call: Call, command: Command) -> CommandResult:
             if as_officer:
                 lines += await selfchecks.officer_lines(call, record)
     buttons: tuple[tuple[Button, ...], ...] = ()
-    if found.status in WITHDRAWABLE and not as_officer:
-        buttons = ((Button(texts("filing.withdraw"), f"/withdraw {found.id}"),),)
+    if as_officer:
+        buttons = review.officer_buttons(texts, found)
+    else:
+        if found.status == review.RETURNED:
+            question = await call.uow.filing_messages.latest(found.id or 0, "return_question")
+            if question is not None:
+                lines.append(texts("rv.question_was", question=question.text))
+            buttons += ((Button(texts("rv.answer_button"), f"/answer {found.id}"),),)
+        if found.status in WITHDRAWABLE:
+            buttons += ((Button(texts("filing.withdraw"), f"/withdraw {found.id}"),),)
     return CommandResult([Reply("\n".join(line for line in lines if line), buttons)])
 
 

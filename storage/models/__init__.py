@@ -3,6 +3,7 @@
 from storage.models.audit import AuditEntry
 from storage.models.dialog_state import DialogStateRow
 from storage.models.filing import Filing
+from storage.models.filing_message import FilingMessage
 from storage.models.link_code import LinkCode
 from storage.models.org import OrgUnitRow
 from storage.models.outbox import OutboxMessage
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "DialogStateRow",
     "Filing",
+    "FilingMessage",
     "LinkCode",
     "OrgUnitRow",
     "OutboxMessage",

@@ -17,6 +17,7 @@ class Filing(SQLModel, table=True):
         UniqueConstraint("jurisdiction_code", "year", "seq", name="uq_filing_number_parts"),
         Index("ix_filing_user_status", "user_id", "status"),
         Index("ix_filing_jurisdiction_status", "jurisdiction_code", "status"),
+        UniqueConstraint("jurisdiction_code", "year", "decision_seq", name="uq_filing_decision_parts"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -40,3 +41,9 @@ class Filing(SQLModel, table=True):
     review_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     selfcheck_id: int | None = Field(default=None, foreign_key="selfcheck_result.id")
+    # Initial review (初审)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewed_by: int | None = Field(default=None, foreign_key="app_user.id")
+    risk_colour: str | None = Field(default=None, max_length=10)
+    decision_number: str | None = Field(default=None, unique=True, max_length=60)
+    decision_seq: int | None = None

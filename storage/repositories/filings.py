@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Filing
+from storage.models import Filing, FilingMessage
 
 DRAFT = "draft"
 
@@ -74,8 +74,67 @@ class FilingRepository:
         )
         return int(result.scalar_one() or 0) + 1
 
+    async def next_decision_seq(self, jurisdiction_code: str, year: int) -> int:
+        """The next acceptance-decision number of a jurisdiction and year (races end in a retry, as above)."""
+        result = await self.session.execute(
+            select(func.max(Filing.decision_seq)).where(
+                Filing.jurisdiction_code == jurisdiction_code, Filing.year == year
+            )
+        )
+        return int(result.scalar_one() or 0) + 1
+
+    async def open_in(
+        self, jurisdictions: Sequence[str], statuses: Sequence[str], limit: int = 50
+    ) -> Sequence[Filing]:
+        """An officer's open work: the earliest initial-review deadline first (overdue ones lead)."""
+        if not jurisdictions:
+            return []
+        result = await self.session.execute(
+            select(Filing)
+            .where(Filing.jurisdiction_code.in_(jurisdictions), Filing.status.in_(statuses))  # type: ignore[union-attr,attr-defined]
+            .order_by(Filing.review_due_at, Filing.id)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        return result.scalars().all()
+
     async def delete_draft(self, filing_id: int) -> bool:
         result = await self.session.execute(
             delete(Filing).where(Filing.id == filing_id, Filing.status == DRAFT)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class FilingMessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        filing_id: int,
+        kind: str,
+        author_user_id: int,
+        text: str,
+        now: datetime,
+        attachments: list | None = None,
+    ) -> FilingMessage:
+        message = FilingMessage(
+            filing_id=filing_id,
+            kind=kind,
+            author_user_id=author_user_id,
+            text=text,
+            attachments=attachments or [],
+            created_at=now,
+        )
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def latest(self, filing_id: int, kind: str) -> FilingMessage | None:
+        result = await self.session.execute(
+            select(FilingMessage)
+            .where(FilingMessage.filing_id == filing_id, FilingMessage.kind == kind)
+            .order_by(FilingMessage.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        )
+        return result.scalar_one_or_none()

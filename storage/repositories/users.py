@@ -105,6 +105,10 @@ class UserRepository:
             return select(User).where(User.id.in_(holders.where(UserRole.role == role)))  # type: ignore[union-attr]
         return select(User).where(or_(User.registered_at.is_not(None), User.id.in_(holders)))  # type: ignore[union-attr]
 
+    async def officers_of(self, jurisdiction_code: str) -> list[User]:
+        """Users holding the officer role for a jurisdiction, oldest first."""
+        return await _officers_of(self.session, jurisdiction_code)
+
     async def count_listed(self, role: str | None = None) -> int:
         query = select(func.count()).select_from(self._listed(role).subquery())
         return int((await self.session.execute(query)).scalar_one())
@@ -157,3 +161,13 @@ class LinkRepository:
         await self.session.execute(
             update(UserIdentity).where(UserIdentity.id == identity_id).values(user_id=user_id, menu_key=None)
         )
+
+
+async def _officers_of(session: AsyncSession, jurisdiction_code: str) -> list[User]:
+    result = await session.execute(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "officer", UserRole.jurisdiction_code == jurisdiction_code)
+        .order_by(User.id)
+    )
+    return list(result.scalars().unique())

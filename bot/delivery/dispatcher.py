@@ -1,0 +1,330 @@
+"""Sends the Telegram rows of the outbox and records what became of each.
+
+Delivery is at-least-once. The row is marked only after Telegram answers, so a message can go
+out twice when:
+- a request times out or the connection drops after Telegram accepted it (the Bot API has no
+  idempotency key, so a retry cannot be told apart from a new message); generous timeouts keep
+  this to real outages rather than slow answers;
+- the process dies, or the database is unreachable, between Telegram's answer and the mark:
+  the lease expires and another claim sends the row again.
+Everything else (ordering per chat, one sender per row) is guaranteed by the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.clock import Clock
+from bot.delivery.backoff import backoff
+from bot.delivery.limiter import RateLimiter
+from bot.delivery.payload import MalformedPayload, render
+from storage.database import Database
+from storage.models import OutboxMessage
+from storage.repositories.outbox import DEAD, SENT, UNDELIVERABLE, OutboxRepository
+
+log = structlog.get_logger(__name__)
+
+TELEGRAM = "telegram"
+RETRY = "retry"
+DEFERRED = "deferred"
+ABANDONED = "abandoned"  # the lease was lost or the outcome could not be recorded
+
+OnUnreachable = Callable[[int | None, str], Awaitable[None]]
+OnDead = Callable[[OutboxMessage], Awaitable[None]]
+T = TypeVar("T")
+
+# A bad token fails every row alike; waiting it out must not burn their attempts.
+_INVALID_TOKEN_PAUSE = timedelta(minutes=1)
+# Time for claiming, marking and scheduling around the HTTP request itself, within a lease.
+_LEASE_MARGIN = 5.0
+_RECORD_TRIES = 3
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-request HTTP timeouts, in seconds.
+
+    The read timeout is generous on purpose: a slow answer treated as a failure would be sent
+    again, and Telegram may well have delivered the first one (see the module docstring).
+    """
+
+    connect: float = 5.0
+    write: float = 10.0
+    read: float = 20.0
+    pool: float = 5.0
+
+    @property
+    def worst_case(self) -> float:
+        return self.connect + self.write + self.read + self.pool
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        database: Database,
+        bot: Bot,
+        clock: Clock,
+        *,
+        owner: str,
+        max_attempts: int = 8,
+        lease_seconds: float = 60,
+        on_unreachable: OnUnreachable | None = None,
+        on_dead: OnDead | None = None,
+        limiter: RateLimiter | None = None,
+        timeouts: Timeouts | None = None,
+        max_local_wait: float = 5.0,
+        concurrency: int = 32,
+        rng: random.Random | None = None,
+    ) -> None:
+        """``owner`` names this process in leases; it must differ between processes.
+
+        ``max_local_wait``: a chat that must wait longer than this (flood control, a group's
+        per-minute budget) is handed back to the queue with a later due time instead of holding
+        its lease while it sleeps. ``concurrency`` bounds the rows in flight in ``run``; the
+        bot's HTTP connection pool should be at least that large (PTB's default is 256).
+        """
+        if not owner or len(owner) > 60:
+            raise ValueError("owner must be 1 to 60 characters (it is stored in outbox.lease_owner)")
+        if max_attempts < 1 or concurrency < 1:
+            raise ValueError("max_attempts and concurrency must be at least 1")
+        self._database = database
+        self._bot = bot
+        self._clock = clock
+        self.owner = owner
+        self._max_attempts = max_attempts
+        self._limiter = limiter or RateLimiter()
+        self._timeouts = timeouts or Timeouts()
+        self._max_local_wait = max_local_wait
+        self._concurrency = concurrency
+        self._on_unreachable = on_unreachable
+        self._on_dead = on_dead
+        self._rng = rng or random.Random()
+        self._lease = timedelta(seconds=lease_seconds)
+        # A lease running out while its row is still being sent lets a second process send it too.
+        needed = (
+            max_local_wait
+            + concurrency / self._limiter.global_rate
+            + self._timeouts.worst_case
+            + _LEASE_MARGIN
+        )
+        if lease_seconds < needed:
+            raise ValueError(
+                f"lease_seconds={lease_seconds} is shorter than one delivery may take ({needed:.0f} s)"
+            )
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Claim the due rows (one per chat), deliver them concurrently; returns how many were claimed."""
+        rows = await self._claim(limit)
+        if rows:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
+        """Deliver until ``stop`` is set, claiming again whenever a send finishes or ``idle`` passes.
+
+        Unlike repeated ``run_once`` calls, a slow chat never holds up the next round of others.
+        """
+        in_flight: set[asyncio.Task[str]] = set()
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                room = self._concurrency - len(in_flight)
+                if room > 0:
+                    try:
+                        rows = await self._claim(room)
+                    except Exception:
+                        log.exception("outbox_claim_failed", owner=self.owner)
+                        rows = []
+                    in_flight.update(asyncio.create_task(self._deliver(row)) for row in rows)
+                done, _ = await asyncio.wait(
+                    {*in_flight, stopping}, timeout=idle, return_when=asyncio.FIRST_COMPLETED
+                )
+                in_flight -= done
+        finally:
+            stopping.cancel()
+            if in_flight:
+                # Cancelling a request mid-flight leaves its fate unknown, so let it finish.
+                _, unfinished = await asyncio.wait(in_flight, timeout=self._timeouts.worst_case)
+                for task in unfinished:
+                    task.cancel()
+                await asyncio.gather(*unfinished, return_exceptions=True)
+
+    # --- one row ---------------------------------------------------------------------------------
+
+    async def _claim(self, limit: int) -> list[OutboxMessage]:
+        return await self._record(
+            lambda repo: repo.claim_due(
+                owner=self.owner, now=self._clock.now(), lease=self._lease, limit=limit, channel=TELEGRAM
+            )
+        )
+
+    async def _deliver(self, row: OutboxMessage) -> str:
+        """Send one claimed row and record the outcome; never raises (the lease is the safety net)."""
+        try:
+            return await self._attempt(row)
+        except Exception:
+            log.exception("outbox_delivery_failed", outbox_id=row.id, chat_id=row.chat_id)
+            return ABANDONED
+
+    async def _attempt(self, row: OutboxMessage) -> str:
+        try:
+            text, markup = render(row.payload)
+        except MalformedPayload as exc:
+            return await self._dead(row, f"malformed payload: {exc}")
+        wait = self._limiter.delay(row.chat_id)
+        if wait > self._max_local_wait:
+            return await self._retry(
+                row, timedelta(seconds=wait), row.last_error, count=False, outcome=DEFERRED
+            )
+        try:
+            async with self._limiter.slot(row.chat_id):
+                message = await self._bot.send_message(
+                    chat_id=_chat_ref(row.chat_id),
+                    text=text,
+                    reply_markup=markup,
+                    read_timeout=self._timeouts.read,
+                    write_timeout=self._timeouts.write,
+                    connect_timeout=self._timeouts.connect,
+                    pool_timeout=self._timeouts.pool,
+                )
+        except RetryAfter as exc:
+            seconds = _retry_after_seconds(exc)
+            self._limiter.defer(row.chat_id, seconds)
+            return await self._retry(row, timedelta(seconds=seconds), str(exc), count=False)
+        except Forbidden as exc:
+            return await self._undeliverable(row, _describe(exc))
+        except BadRequest as exc:  # before NetworkError: PTB makes BadRequest a subclass of it
+            return await self._dead(row, _describe(exc))
+        except ChatMigrated as exc:
+            # The group became a supergroup; whoever queued for the old id must learn the new one.
+            return await self._dead(row, f"chat migrated to {exc.new_chat_id}")
+        except InvalidToken as exc:
+            log.error("outbox_invalid_token", outbox_id=row.id, error=str(exc))
+            return await self._retry(row, _INVALID_TOKEN_PAUSE, _describe(exc), count=False)
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx: the message may be sent later
+            return await self._transient(row, _describe(exc))
+        except Exception as exc:  # not PTB's: count it, so a steady failure ends as a dead row
+            log.exception("outbox_send_crashed", outbox_id=row.id)
+            return await self._transient(row, repr(exc))
+        message_id = message.message_id
+        applied = await self._record(
+            lambda repo: repo.mark_sent(
+                _id(row),
+                self.owner,
+                self._clock.now(),
+                message_id,
+                chat_interval=timedelta(seconds=self._limiter.per_chat_interval),
+            )
+        )
+        if not applied:
+            log.warning("outbox_lease_lost_after_send", outbox_id=row.id, chat_id=row.chat_id)
+            return ABANDONED
+        log.debug("outbox_sent", outbox_id=row.id, chat_id=row.chat_id, message_id=message_id)
+        return SENT
+
+    async def _transient(self, row: OutboxMessage, error: str) -> str:
+        attempts = row.attempts + 1
+        if attempts >= self._max_attempts:
+            return await self._dead(row, f"gave up after {attempts} attempts: {error}")
+        return await self._retry(row, backoff(attempts, self._rng), error, count=True)
+
+    async def _retry(
+        self, row: OutboxMessage, after: timedelta, error: str | None, *, count: bool, outcome: str = RETRY
+    ) -> str:
+        due = self._clock.now() + after
+        applied = await self._record(lambda repo: repo.mark_retry(_id(row), self.owner, due, error, count))
+        if not applied:
+            return ABANDONED
+        log.info("outbox_retry", outbox_id=row.id, chat_id=row.chat_id, due=due.isoformat(), error=error)
+        return outcome
+
+    async def _dead(self, row: OutboxMessage, error: str) -> str:
+        if not await self._record(lambda repo: repo.mark_dead(_id(row), self.owner, error)):
+            return ABANDONED
+        log.warning("outbox_dead", outbox_id=row.id, chat_id=row.chat_id, error=error)
+        row.status, row.last_error, row.attempts = DEAD, error, row.attempts + 1
+        row.lease_owner = row.lease_until = None
+        if self._on_dead is not None:
+            await self._notify(self._on_dead(row), "on_dead", row)
+        return DEAD
+
+    async def _undeliverable(self, row: OutboxMessage, error: str) -> str:
+        # The rest of the chat's queue would meet the same refusal; marking it now means the
+        # service hears about this recipient once, not once per queued message.
+        marked = await self._record(
+            lambda repo: repo.mark_undeliverable(_id(row), self.owner, error, rest_of_chat=True)
+        )
+        if not marked:
+            return ABANDONED
+        log.warning("outbox_undeliverable", outbox_id=row.id, chat_id=row.chat_id, rows=marked, error=error)
+        # Called after the commit, so a crash can lose the call but never repeat it.
+        if self._on_unreachable is not None:
+            await self._notify(self._on_unreachable(row.user_id, row.chat_id), "on_unreachable", row)
+        return UNDELIVERABLE
+
+    async def _notify(self, call: Awaitable[None], name: str, row: OutboxMessage) -> None:
+        try:
+            await call
+        except Exception:
+            log.exception("outbox_callback_failed", callback=name, outbox_id=row.id)
+
+    async def _record(self, action: Callable[[OutboxRepository], Awaitable[T]]) -> T:
+        """Run ``action`` in its own short transaction, retrying a database hiccup.
+
+        Losing the record of a send would let the lease expire and the message go out again.
+        """
+        for attempt in range(1, _RECORD_TRIES + 1):
+            try:
+                async with self._database.sessions() as session:
+                    result = await action(OutboxRepository(session))
+                    await session.commit()
+                    return result
+            except (SQLAlchemyError, OSError):
+                if attempt == _RECORD_TRIES:
+                    raise
+                log.warning("outbox_database_retry", attempt=attempt, exc_info=True)
+                await asyncio.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+
+def _id(row: OutboxMessage) -> int:
+    if row.id is None:
+        raise ValueError("outbox row without id")
+    return row.id
+
+
+def _chat_ref(chat_id: str) -> int | str:
+    # Stored as text (other channels have other ids); Telegram wants numbers, or "@name" for channels.
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    # PTB 22 warns on reading retry_after as an int; both forms are accepted until it decides.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    return max(seconds, 1.0)
+
+
+def _describe(exc: TelegramError) -> str:
+    return f"{type(exc).__name__}: {exc.message}"

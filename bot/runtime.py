@@ -6,18 +6,22 @@ import asyncio
 import os
 import secrets
 import signal
+import socket
 from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
+from telegram import Bot
 
 from bot.channels.telegram import TelegramChannel, build_application
 from bot.channels.web import create_web_app
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.delivery.dispatcher import OutboxDispatcher
 from bot.services.admin import AdminService, users_command
 from bot.services.calls import Environment
 from bot.services.conversation import ConversationService
+from bot.services.delivery_events import DeliveryEvents
 from bot.services.directory import load_directory, read_directory_file, sync_directory
 from bot.workdays import WorkCalendar
 from dialogs.directory import OrgDirectory
@@ -93,6 +97,20 @@ async def remember_policy(database: Database, policy: PolicyPack, clock: Clock) 
         log.info("policy.new_version", policy=policy.id, version=policy.version)
 
 
+def start_delivery(runtime: Runtime, bot: Bot, stop: asyncio.Event) -> asyncio.Task[None]:
+    """Deliver the outbox to Telegram until `stop` is set."""
+    events = DeliveryEvents(runtime.database, runtime.directory, runtime.clock)
+    dispatcher = OutboxDispatcher(
+        runtime.database,
+        bot,
+        runtime.clock,
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+        on_unreachable=events.unreachable,
+        on_dead=events.dead,
+    )
+    return asyncio.create_task(dispatcher.run(stop), name="outbox-dispatcher")
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or until `stop` is set): the web channel always, Telegram when configured."""
     runtime = await build_runtime(settings)
@@ -118,6 +136,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     log.info("web.started", url=f"http://{settings.http_host}:{settings.http_port}/")
 
     telegram: TelegramChannel | None = None
+    dispatching: asyncio.Task[None] | None = None
     try:
         if settings.telegram_token:
             polling = settings.telegram_mode == "polling"
@@ -129,11 +148,15 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             )
             telegram = TelegramChannel(application, runtime.conversations, runtime.clock)
             await telegram.start(polling=polling)
+            dispatching = start_delivery(runtime, application.bot, stop)
         else:
             log.info("telegram.disabled", reason="RONGCUO_TELEGRAM_TOKEN is not set")
         await stop.wait()
     finally:
         log.info("shutdown")
+        stop.set()
+        if dispatching is not None:
+            await dispatching
         if telegram is not None:
             await telegram.stop()
         await runner.cleanup()

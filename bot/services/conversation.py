@@ -155,6 +155,10 @@ class ConversationService:
                     raise ConcurrentUpdate("identity created concurrently") from exc
             user, identity = found
             assert user.id is not None and identity.id is not None
+            if not identity.reachable:
+                # They wrote to us, so they have unblocked the bot: notifications can flow again.
+                identity.reachable = True
+                uow.session.add(identity)
             viewer = viewer_of(user, await uow.users.roles(user.id))
             loaded = await uow.dialog_states.load(user.id)
             state = DialogState.from_json(loaded[0]) if loaded else None

@@ -62,6 +62,13 @@ class UserRepository:
         result = await self.session.execute(select(UserIdentity).where(UserIdentity.user_id == user_id))
         return result.scalars().all()
 
+    async def set_reachable(self, channel: str, external_id: str, *, reachable: bool) -> None:
+        await self.session.execute(
+            update(UserIdentity)
+            .where(UserIdentity.channel == channel, UserIdentity.external_id == external_id)
+            .values(reachable=reachable)
+        )
+
     async def set_menu_key(self, identity_id: int, menu_key: str) -> None:
         await self.session.execute(
             update(UserIdentity).where(UserIdentity.id == identity_id).values(menu_key=menu_key)

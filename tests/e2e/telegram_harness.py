@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,7 +15,7 @@ from pathlib import Path
 from bot.channels.telegram import TelegramChannel, build_application
 from bot.clock import Clock
 from bot.config import load_settings
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime, build_runtime, start_delivery
 from tests.emulator import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,9 +39,13 @@ async def bot_in_process(
     application = build_application(emulator.token, emulator.base_url, emulator.base_file_url, polling=True)
     channel = TelegramChannel(application, runtime.conversations, runtime.clock)
     await channel.start(polling=True)
+    stop = asyncio.Event()
+    delivery = start_delivery(runtime, application.bot, stop)
     try:
         yield runtime
     finally:
+        stop.set()
+        await delivery
         await channel.stop()
         await runtime.database.dispose()
 

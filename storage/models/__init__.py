@@ -8,6 +8,7 @@ from storage.models.link_code import LinkCode
 from storage.models.org import OrgUnitRow
 from storage.models.outbox import OutboxMessage
 from storage.models.reminder import Reminder
+from storage.models.review import JurisdictionSetting, RectificationItem, ToleranceReview
 from storage.models.selfcheck import PolicySnapshot, SelfCheckResult
 from storage.models.user import User, UserIdentity, UserRole
 
@@ -15,13 +16,16 @@ __all__ = [
     "AuditEntry",
     "DialogStateRow",
     "Filing",
+    "JurisdictionSetting",
     "FilingMessage",
     "LinkCode",
     "OrgUnitRow",
     "OutboxMessage",
     "PolicySnapshot",
+    "RectificationItem",
     "Reminder",
     "SelfCheckResult",
+    "ToleranceReview",
     "User",
     "UserIdentity",
     "UserRole",

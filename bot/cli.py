@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     listing = admin.add_parser("list", help="list users and their roles")
     listing.add_argument("--role", choices=(*GRANTABLE_ROLES, "cadre"))
 
+    county = admin.add_parser("jurisdiction", help="a county's officers' group chat and lead officer")
+    county.add_argument("--code", required=True, help="county/district code")
+    group = county.add_mutually_exclusive_group()
+    group.add_argument("--group-chat-id", help="Telegram group chat id for digests of new filings")
+    group.add_argument("--no-group", action="store_true", help="stop sending digests")
+    county.add_argument("--lead-telegram-id", type=int, help="the lead officer (escalations)")
+
     selfcheck_cli.add_parser(sub)
     return parser
 
@@ -92,6 +99,16 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> int:
             if not removed:
                 return _fail(f"Telegram user {args.telegram_id} does not hold {args.role}", code=1)
             print(f"revoked {args.role} from Telegram user {args.telegram_id}")
+        elif args.admin_command == "jurisdiction":
+            print(
+                await admin.configure_jurisdiction(
+                    args.code,
+                    group_chat_id=args.group_chat_id,
+                    clear_group=args.no_group,
+                    lead_telegram_id=args.lead_telegram_id,
+                    by="cli",
+                )
+            )
         else:
             role = None if args.role == "cadre" else args.role
             lines = await admin.list_users(role)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         None,
         description="YAML with `workdays:` and `holidays:` lists for years chinesecalendar does not know.",
     )
+    digest_minutes: float = Field(
+        5, gt=0, description="How often officers' group chats get a digest of new filings."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 

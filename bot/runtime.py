@@ -18,10 +18,12 @@ from bot.channels.web import create_web_app
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.dispatcher import OutboxDispatcher
+from bot.scheduler import build_scheduler
 from bot.services.admin import AdminService, users_command
 from bot.services.calls import Environment
 from bot.services.conversation import ConversationService
 from bot.services.delivery_events import DeliveryEvents
+from bot.services.digest import send_digests
 from bot.services.directory import load_directory, read_directory_file, sync_directory
 from bot.workdays import WorkCalendar
 from dialogs.directory import OrgDirectory
@@ -151,7 +153,18 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             dispatching = start_delivery(runtime, application.bot, stop)
         else:
             log.info("telegram.disabled", reason="RONGCUO_TELEGRAM_TOKEN is not set")
+        scheduler = build_scheduler(
+            [
+                (
+                    "digest",
+                    lambda: send_digests(runtime.database, runtime.directory, runtime.clock),
+                    settings.digest_minutes * 60,
+                )
+            ]
+        )
+        scheduler.start()
         await stop.wait()
+        scheduler.shutdown(wait=False)
     finally:
         log.info("shutdown")
         stop.set()

@@ -13,6 +13,7 @@ from storage.repositories.filings import FilingMessageRepository, FilingReposito
 from storage.repositories.org_units import OrgUnitRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.selfchecks import SelfCheckRepository
+from storage.repositories.settings import JurisdictionSettingRepository
 from storage.repositories.users import LinkRepository, UserRepository
 
 
@@ -27,6 +28,7 @@ class UnitOfWork:
     filings: FilingRepository
     filing_messages: FilingMessageRepository
     selfchecks: SelfCheckRepository
+    settings: JurisdictionSettingRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -42,6 +44,7 @@ class UnitOfWork:
         self.filings = FilingRepository(self.session)
         self.filing_messages = FilingMessageRepository(self.session)
         self.selfchecks = SelfCheckRepository(self.session)
+        self.settings = JurisdictionSettingRepository(self.session)
         return self
 
     async def __aexit__(

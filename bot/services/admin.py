@@ -105,6 +105,44 @@ class AdminService:
             await uow.commit()
         return removed
 
+    async def configure_jurisdiction(
+        self,
+        code: str,
+        *,
+        group_chat_id: str | None,
+        clear_group: bool,
+        lead_telegram_id: int | None,
+        by: str,
+    ) -> str:
+        """Set a county's officers' group chat (for digests) and its lead officer (for escalations)."""
+        unit = self._directory.get(code)
+        if unit is None or unit.level != "county":
+            raise AdminError(f"{code!r} is not a county or district in the organisation directory")
+        if group_chat_id is not None and not group_chat_id.lstrip("-").isdigit():
+            raise AdminError("--group-chat-id must be a Telegram chat id such as -1001234567890")
+        now = self._clock.now()
+        async with UnitOfWork(self._database) as uow:
+            lead_id = None
+            if lead_telegram_id is not None:
+                found = await uow.users.by_identity(TELEGRAM, str(lead_telegram_id))
+                roles = await uow.users.roles(found[0].id or 0) if found else []
+                if not any(g.role == "officer" and g.jurisdiction_code == code for g in roles):
+                    raise AdminError(f"Telegram user {lead_telegram_id} is not an officer of {code}")
+                lead_id = found[0].id if found else None
+            setting = await uow.settings.set(
+                code, now=now, group_chat_id=group_chat_id, lead_officer_id=lead_id, clear_group=clear_group
+            )
+            uow.audit.record(
+                at=now,
+                action="jurisdiction.configured",
+                subject_type="jurisdiction",
+                subject_id=code,
+                actor_label=by,
+                data={"group_chat_id": setting.group_chat_id, "lead_officer_id": setting.lead_officer_id},
+            )
+            await uow.commit()
+        return f"{unit.name}: group chat {setting.group_chat_id or '-'}, lead officer #{setting.lead_officer_id or '-'}"
+
     async def list_users(self, role: str | None = None, limit: int = 1000) -> list[UserLine]:
         async with UnitOfWork(self._database) as uow:
             rows = await uow.users.list_with_roles(role, limit=limit)

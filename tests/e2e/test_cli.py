@@ -99,3 +99,39 @@ def test_other_databases_must_be_migrated_explicitly(tmp_path: Path) -> None:
     upgraded = rongcuo("db", "upgrade", cwd=tmp_path, env={"RONGCUO_DATABASE_URL": url})
     assert upgraded.returncode == 0 and "empty ->" in upgraded.stdout
     assert rongcuo("admin", "list", cwd=tmp_path, env={"RONGCUO_DATABASE_URL": url}).returncode == 0
+
+
+def test_a_county_group_chat_and_lead_officer_are_configured(tmp_path: Path) -> None:
+    assert (
+        rongcuo(
+            "admin",
+            "grant",
+            "--telegram-id",
+            "42",
+            "--role",
+            "officer",
+            "--jurisdiction",
+            "530127",
+            cwd=tmp_path,
+        ).returncode
+        == 0
+    )
+    done = rongcuo(
+        "admin",
+        "jurisdiction",
+        "--code",
+        "530127",
+        "--group-chat-id",
+        "-1001234567890",
+        "--lead-telegram-id",
+        "42",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "嵩明县: group chat -1001234567890, lead officer #1" in done.stdout
+    not_officer = rongcuo(
+        "admin", "jurisdiction", "--code", "530127", "--lead-telegram-id", "7", cwd=tmp_path
+    )
+    assert not_officer.returncode == 2 and "is not an officer of 530127" in not_officer.stderr
+    bad = rongcuo("admin", "jurisdiction", "--code", "530127", "--group-chat-id", "general", cwd=tmp_path)
+    assert bad.returncode == 2 and "must be a Telegram chat id" in bad.stderr

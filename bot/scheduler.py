@@ -1,0 +1,28 @@
+"""Short periodic ticks. The truth about what is due lives in database rows, so a tick that runs
+twice (two processes, a restart) finds nothing left to do the second time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = structlog.get_logger(__name__)
+
+Tick = Callable[[], Awaitable[object]]
+
+
+def build_scheduler(ticks: list[tuple[str, Tick, float]]) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for name, tick, seconds in ticks:
+
+        async def run(tick: Tick = tick, name: str = name) -> None:
+            try:
+                await tick()
+            except Exception:  # a failing tick must not stop the next one
+                log.exception("scheduler.tick_failed", tick=name)
+
+        # One run at a time per tick; a late run is merged into the next rather than piling up.
+        scheduler.add_job(run, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+    return scheduler

@@ -30,6 +30,7 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("selfcheck", "cmd.selfcheck", REGISTERED, on_start_menu=True),
     MenuCommand("drafts", "cmd.drafts", REGISTERED, on_start_menu=True),
     MenuCommand("mine", "cmd.mine", REGISTERED, on_start_menu=True),
+    MenuCommand("tasks", "rect.cmd.tasks", REGISTERED, on_start_menu=True),
     MenuCommand("me", "cmd.me", REGISTERED, on_start_menu=True),
     MenuCommand("queue", "cmd.queue", "officer", on_start_menu=True),
     MenuCommand("users", "cmd.users", "admin", on_start_menu=True),
@@ -43,6 +44,15 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("reject", "cmd.reject", "officer", hidden=True),
     MenuCommand("return", "cmd.return", "officer", hidden=True),
     MenuCommand("answer", "cmd.answer", REGISTERED, hidden=True),
+    MenuCommand("rectify", "rect.cmd.rectify", "officer", hidden=True),
+    MenuCommand("openreview", "cmd.openreview", "officer", hidden=True),
+    MenuCommand("findings", "cmd.findings", "officer", hidden=True),
+    MenuCommand("decide", "cmd.decide", "officer", hidden=True),
+    MenuCommand("review", "cmd.review", "officer", hidden=True),
+    MenuCommand("itemok", "rect.cmd.itemok", "officer", hidden=True),
+    MenuCommand("itemback", "rect.cmd.itemback", "officer", hidden=True),
+    MenuCommand("extend", "rect.cmd.extend", "officer", hidden=True),
+    MenuCommand("evidence", "rect.cmd.evidence", REGISTERED, hidden=True),
 )
 
 

@@ -74,6 +74,45 @@ class AnswerReturn(Effect):
     attachments: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class CreateRectification(Effect):
+    """An officer sets a rectification item on a filing; the owner is always the filing's cadre."""
+
+    filing_id: int
+    problem: str
+    measure: str
+    due_date: str  # ISO date
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitEvidence(Effect):
+    """The cadre reports an item done, with any files."""
+
+    item_id: int
+    text: str
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RectificationDecision(Effect):
+    """An officer accepts a submitted item or sends it back (with the reason in `text`)."""
+
+    item_id: int
+    decision: str
+    # The submission the officer was shown; if the item was submitted again since, nothing happens.
+    submitted_at: str
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendRectification(Effect):
+    """The one extension of an item's due date, from `previous_due_date` (as the officer saw it)."""
+
+    item_id: int
+    due_date: str
+    previous_due_date: str
+
+
 @dataclass(slots=True)
 class Outcome:
     replies: list[Reply] = field(default_factory=list)

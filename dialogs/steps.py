@@ -294,7 +294,9 @@ class FilesStep(Step):
         files = self.collected(answers)
         if not files:
             return ()  # nothing to finish yet; an optional step offers Skip instead
-        return [[Option(DONE, ctx.texts("files.done", count=len(files))), Option(UNDO, ctx.texts("files.undo"))]]
+        return [
+            [Option(DONE, ctx.texts("files.done", count=len(files))), Option(UNDO, ctx.texts("files.undo"))]
+        ]
 
     def accept(self, ctx: Context, answers: Answers, event: Event, choice: str | None) -> Verdict:
         files = self.collected(answers)

@@ -12,6 +12,8 @@ from storage.repositories.dialog_states import DialogStateRepository
 from storage.repositories.filings import FilingMessageRepository, FilingRepository
 from storage.repositories.org_units import OrgUnitRepository
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.rectifications import RectificationRepository
+from storage.repositories.reviews import ToleranceReviewRepository
 from storage.repositories.selfchecks import SelfCheckRepository
 from storage.repositories.settings import JurisdictionSettingRepository
 from storage.repositories.users import LinkRepository, UserRepository
@@ -28,6 +30,8 @@ class UnitOfWork:
     filings: FilingRepository
     filing_messages: FilingMessageRepository
     selfchecks: SelfCheckRepository
+    rectifications: RectificationRepository
+    reviews: ToleranceReviewRepository
     settings: JurisdictionSettingRepository
 
     def __init__(self, database: Database) -> None:
@@ -44,6 +48,8 @@ class UnitOfWork:
         self.filings = FilingRepository(self.session)
         self.filing_messages = FilingMessageRepository(self.session)
         self.selfchecks = SelfCheckRepository(self.session)
+        self.rectifications = RectificationRepository(self.session)
+        self.reviews = ToleranceReviewRepository(self.session)
         self.settings = JurisdictionSettingRepository(self.session)
         return self
 

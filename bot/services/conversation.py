@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
-from bot.services import filings, linking, review, selfchecks
+from bot.services import filings, linking, rectification, review, selfchecks, tolerance
 from bot.services.calls import UNCHANGED, Call, CommandResult, Environment
 from bot.services.viewer import viewer_of
 from dialogs import menus, router
@@ -26,11 +26,15 @@ from dialogs.directory import OrgDirectory
 from dialogs.events import Command, Event, Press, parse_text
 from dialogs.replies import (
     AnswerReturn,
+    CreateRectification,
     Effect,
+    ExtendRectification,
     RecordSelfCheck,
+    RectificationDecision,
     RegisterUser,
     Reply,
     ReviewDecision,
+    SubmitEvidence,
     SubmitFiling,
 )
 from dialogs.state import DialogState
@@ -105,8 +109,20 @@ class ConversationService:
             RecordSelfCheck: selfchecks.record,
             ReviewDecision: review.decide,
             AnswerReturn: review.answered,
+            CreateRectification: rectification.create,
+            SubmitEvidence: rectification.submit,
+            RectificationDecision: rectification.decide,
+            ExtendRectification: rectification.extended,
+            **tolerance.EFFECTS,
         }
-        commands = {**filings.COMMANDS, **selfchecks.COMMANDS, **linking.COMMANDS, **review.COMMANDS}
+        commands = {
+            **filings.COMMANDS,
+            **selfchecks.COMMANDS,
+            **linking.COMMANDS,
+            **review.COMMANDS,
+            **rectification.COMMANDS,
+            **tolerance.COMMANDS,
+        }
         for name, handler in commands.items():
             self.add_command(name, handler)
         # One lock per user and process: events of one user are handled in order.
@@ -184,6 +200,17 @@ class ConversationService:
                 replies = result.replies
                 new_state = state if result.state is UNCHANGED else result.state
             else:
+                if isinstance(event, Command) and event.name in self._commands and viewer.registered:
+                    # A command outside the person's role (an admin pressing an officer's button):
+                    # the router refuses it below; a forged or replayed button is worth a record.
+                    uow.audit.record(
+                        at=now,
+                        action="access.denied",
+                        subject_type="command",
+                        subject_id=event.name,
+                        actor_user_id=user.id,
+                        comment=f"/{event.name} {event.args}".strip()[:200],
+                    )
                 routed = router.route(state, event, call.ctx)
                 replies = list(routed.outcome.replies)
                 new_state = routed.state

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import review, selfchecks
+from bot.services import rectification, review, selfchecks, tolerance
 from bot.services.calls import UNCHANGED, Call, CommandResult
 from dialogs import engine
 from dialogs.actions import command_action
@@ -280,15 +280,20 @@ async def show(call: Call, command: Command) -> CommandResult:
             lines.append(texts("filing.selfcheck", verdict=selfchecks.stored_verdict_line(call, record)))
             if as_officer:
                 lines += await selfchecks.officer_lines(call, record)
+    review_lines, review_buttons = await tolerance.filing_section(call, found, as_officer=as_officer)
+    lines += review_lines
+    rect_lines, rect_buttons = await rectification.filing_section(call, found, as_officer=as_officer)
+    lines += rect_lines
     buttons: tuple[tuple[Button, ...], ...] = ()
     if as_officer:
-        buttons = review.officer_buttons(texts, found)
+        buttons = review.officer_buttons(texts, found) + review_buttons + rect_buttons
     else:
         if found.status == review.RETURNED:
             question = await call.uow.filing_messages.latest(found.id or 0, "return_question")
             if question is not None:
                 lines.append(texts("rv.question_was", question=question.text))
             buttons += ((Button(texts("rv.answer_button"), f"/answer {found.id}"),),)
+        buttons += rect_buttons
         if found.status in WITHDRAWABLE:
             buttons += ((Button(texts("filing.withdraw"), f"/withdraw {found.id}"),),)
     return CommandResult([Reply("\n".join(line for line in lines if line), buttons)])

@@ -25,6 +25,9 @@ class _AboutFiling:
         return ctx.texts("rv.about", number=answers.get(NUMBER, "")) + "\n" + ctx.texts(self.prompt_key)  # type: ignore[attr-defined]
 
 
+AboutFiling = _AboutFiling  # for other review-like flows
+
+
 class FilingText(_AboutFiling, TextStep):
     pass
 
@@ -74,7 +77,9 @@ NOT_ACCEPT_DIALOG = Dialog(
     finish=_decision(NOT_ACCEPT),
     steps=(
         FilingText("reasons", "rv.ask_reasons", "rv.field.reasons", min_len=10, max_len=1000),
-        FilingConfirm("confirm", "rv.confirm_not_accept", "rv.field.confirm", button_key="rv.not_accept_button"),
+        FilingConfirm(
+            "confirm", "rv.confirm_not_accept", "rv.field.confirm", button_key="rv.not_accept_button"
+        ),
     ),
 )
 
@@ -93,7 +98,9 @@ def _answer_finish(ctx: Context, answers: Answers) -> Outcome:
     return Outcome(
         effects=[
             AnswerReturn(
-                filing_id=int(answers[FILING]), text=answers["answer"], attachments=list(answers.get("files") or [])
+                filing_id=int(answers[FILING]),
+                text=answers["answer"],
+                attachments=list(answers.get("files") or []),
             )
         ]
     )

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Message ids appear as string literals like "reg.ask_name" passed to texts(...) or as *_key fields.
 ID_PATTERN = re.compile(
     r"""["']((?:reg|nav|engine|input|router|help|cmd|me|role|users|error|web|pf|sc|drafts|mine|filing|status"""
-    r"""|access|menu|date|amount|multi|files|milestones|confirm|link|rv|queue|delivery)\.[a-z_.]+|greeting)["']"""
+    r"""|access|menu|date|amount|multi|files|milestones|confirm|link|rv|queue|delivery|rect|tr|digest)\.[a-z_.]+|greeting)["']"""
 )
 
 
@@ -36,6 +36,28 @@ def test_ids_built_at_run_time_exist() -> None:
     texts = Texts()
     for role in ("cadre", "officer", "admin"):
         texts(f"role.{role}")
+    from dialogs.flows import review, tolerance
+
+    for colour in review.COLOURS:
+        texts(f"rv.colour.{colour}")
+    for key in (
+        *[f"tr.source.{s}" for s in tolerance.SOURCES],
+        *[f"tr.outcome.{o}" for o in tolerance.OUTCOMES],
+    ):
+        texts(key)
+    for status in (
+        "draft",
+        "submitted",
+        "returned",
+        "accepted",
+        "not_accepted",
+        "withdrawn",
+        "under_review",
+        "decided",
+    ):
+        texts(f"status.{status}")
+    for stage in ("verifying", "deliberation", "decided"):
+        texts(f"tr.status.{stage}")
     from bot.channels.telegram import _UNSUPPORTED
 
     for kind in (*_UNSUPPORTED, "photo", "document", "other"):

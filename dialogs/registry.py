@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogs.engine import Dialog
-from dialogs.flows import prefiling, rectification, review, selfcheck, tolerance
+from dialogs.flows import prefiling, rectification, review, selfcheck, tolerance, updates
 from dialogs.flows.registration import REGISTRATION
 from dialogs.policy.pack import PolicyPack
 
@@ -11,7 +11,10 @@ _BUILT: dict[tuple[str, str], dict[str, Dialog]] = {}
 
 
 def dialogs_for(pack: PolicyPack | None) -> dict[str, Dialog]:
-    fixed = {d.name: d for d in (REGISTRATION, *review.DIALOGS, *rectification.DIALOGS, *tolerance.DIALOGS)}
+    fixed = {
+        d.name: d
+        for d in (REGISTRATION, *review.DIALOGS, *rectification.DIALOGS, *tolerance.DIALOGS, *updates.DIALOGS)
+    }
     if pack is None:
         return fixed
     key = (pack.id, pack.version)

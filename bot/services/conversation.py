@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
-from bot.services import filings, linking, rectification, review, selfchecks, tolerance
+from bot.services import filings, linking, rectification, review, selfchecks, tolerance, updates
 from bot.services.calls import UNCHANGED, Call, CommandResult, Environment
 from bot.services.viewer import viewer_of
 from dialogs import menus, router
@@ -114,6 +114,7 @@ class ConversationService:
             RectificationDecision: rectification.decide,
             ExtendRectification: rectification.extended,
             **tolerance.EFFECTS,
+            **updates.EFFECTS,
         }
         commands = {
             **filings.COMMANDS,
@@ -122,6 +123,7 @@ class ConversationService:
             **review.COMMANDS,
             **rectification.COMMANDS,
             **tolerance.COMMANDS,
+            **updates.COMMANDS,
         }
         for name, handler in commands.items():
             self.add_command(name, handler)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import rectification, review, selfchecks, tolerance
+from bot.services import rectification, review, selfchecks, tolerance, updates
 from bot.services.calls import UNCHANGED, Call, CommandResult
 from dialogs import engine
 from dialogs.actions import command_action
@@ -163,12 +163,14 @@ async def _own_filing(call: Call, command: Command, *, action: str) -> Filing | 
 
 
 async def _visible_filing(call: Call, command: Command) -> tuple[Filing, bool] | Reply:
-    """A filing the caller may read: their own, or a submitted one in a jurisdiction they serve as officer.
-
-    Returns the filing and whether the caller reads it as its officer.
+    """A filing the caller may read (by id, or by number like 嵩明-2026-0007): their own, or a
+    submitted one in a jurisdiction they serve as officer. Returns it and whether read as its officer.
     """
     arg = command.args.split(" ", 1)[0]
-    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    if arg.isdigit():
+        filing = await call.uow.filings.get(int(arg))
+    else:
+        filing = await call.uow.filings.by_number(arg) if arg else None
     if filing is not None and filing.user_id == call.user.id:
         return filing, False
     viewer = call.ctx.viewer
@@ -280,20 +282,22 @@ async def show(call: Call, command: Command) -> CommandResult:
             lines.append(texts("filing.selfcheck", verdict=selfchecks.stored_verdict_line(call, record)))
             if as_officer:
                 lines += await selfchecks.officer_lines(call, record)
+    update_lines, update_buttons = await updates.filing_section(call, found, as_officer=as_officer)
+    lines += update_lines
     review_lines, review_buttons = await tolerance.filing_section(call, found, as_officer=as_officer)
     lines += review_lines
     rect_lines, rect_buttons = await rectification.filing_section(call, found, as_officer=as_officer)
     lines += rect_lines
     buttons: tuple[tuple[Button, ...], ...] = ()
     if as_officer:
-        buttons = review.officer_buttons(texts, found) + review_buttons + rect_buttons
+        buttons = review.officer_buttons(texts, found) + update_buttons + review_buttons + rect_buttons
     else:
         if found.status == review.RETURNED:
             question = await call.uow.filing_messages.latest(found.id or 0, "return_question")
             if question is not None:
                 lines.append(texts("rv.question_was", question=question.text))
             buttons += ((Button(texts("rv.answer_button"), f"/answer {found.id}"),),)
-        buttons += rect_buttons
+        buttons += update_buttons + rect_buttons
         if found.status in WITHDRAWABLE:
             buttons += ((Button(texts("filing.withdraw"), f"/withdraw {found.id}"),),)
     return CommandResult([Reply("\n".join(line for line in lines if line), buttons)])

@@ -70,6 +70,14 @@ async def notify_officers(call: Call, filing: Filing, *, event: str, seq: int = 
     return reached
 
 
+async def notify_officers_text(call: Call, filing: Filing, *, key: str, render) -> int:
+    """Queue `render(texts)` for every officer of the filing's jurisdiction, each in their language."""
+    reached = 0
+    for officer in await call.uow.users.officers_of(filing.jurisdiction_code or ""):
+        reached += await notify(call, officer, render, dedupe_key=f"{key}:officer:{officer.id}")
+    return reached
+
+
 async def _deny(call: Call, command: Command, subject: str) -> CommandResult:
     call.uow.audit.record(
         at=call.now,

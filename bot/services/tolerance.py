@@ -94,6 +94,76 @@ async def _start_on_review(call: Call, command: Command, dialog, needed: str) ->
     return CommandResult(list(result.outcome.replies), result.state)
 
 
+async def team(call: Call, command: Command) -> CommandResult:
+    """/team REVIEW_ID: choose the officers who verify (the special investigation team)."""
+    found = await _review_for(call, command)
+    if found is None:
+        return await _deny(call, command, "review")
+    review, filing = found
+    if review.status != VERIFYING:
+        return CommandResult(
+            [
+                Reply(
+                    call.ctx.texts(
+                        "tr.wrong_stage",
+                        number=filing.number,
+                        stage=call.ctx.texts(f"tr.status.{review.status}"),
+                    )
+                )
+            ]
+        )
+    officers = await call.uow.users.officers_of(review.jurisdiction_code)
+    seed = {
+        tolerance.OFFICERS: [[o.id, o.name or f"#{o.id}"] for o in officers],
+        "~team": [str(uid) for uid in review.team],
+    }
+    result = tolerance.start(
+        tolerance.TEAM_DIALOG, call.ctx, subject_id=review.id or 0, number=filing.number or "", seed=seed
+    )
+    return CommandResult(list(result.outcome.replies), result.state)
+
+
+async def assigned(call: Call, effect: tolerance.AssignTeam) -> list[Reply]:
+    texts, uow = call.ctx.texts, call.uow
+    review = await uow.reviews.get(effect.review_id)
+    filing = await uow.filings.get(review.filing_id) if review else None
+    if review is None or filing is None or not may_review(call, filing):
+        return [Reply(texts("access.not_yours"))]
+    if review.status != VERIFYING:
+        return [
+            Reply(texts("tr.wrong_stage", number=filing.number, stage=texts(f"tr.status.{review.status}")))
+        ]
+    eligible = {o.id: o for o in await uow.users.officers_of(review.jurisdiction_code)}
+    chosen = [uid for uid in effect.officer_ids if uid in eligible]  # a forged id is simply not eligible
+    added = [uid for uid in chosen if uid not in review.team]
+    review.team = chosen
+    uow.session.add(review)
+    uow.audit.record(
+        at=call.now,
+        action="review.team",
+        subject_type="review",
+        subject_id=review.id or 0,
+        actor_user_id=call.user.id,
+        data={"team": chosen},
+    )
+    for uid in added:
+        if uid != call.user.id:
+            await notify(
+                call,
+                eligible[uid],
+                lambda t: Reply(
+                    t("tr.team_notice", number=filing.number),
+                    ((Button(t("tr.view_action"), f"/review {review.id}"),),),
+                ),
+                dedupe_key=f"review:{review.id}:team:{uid}:{call.now.isoformat()}",
+            )
+    names = "、".join(eligible[uid].name or f"#{uid}" for uid in chosen)
+    return [
+        Reply(texts("tr.team_set", number=filing.number, names=names)),
+        review_card(texts, review, filing),
+    ]
+
+
 async def findings(call: Call, command: Command) -> CommandResult:
     return await _start_on_review(call, command, tolerance.FINDINGS_DIALOG, VERIFYING)
 
@@ -120,6 +190,7 @@ def review_card(texts: Texts, review: ToleranceReview, filing: Filing) -> Reply:
             source=texts(f"tr.source.{review.source}"),
         ),
         texts("tr.card_reason", reason=review.reason),
+        texts("tr.card_team", count=len(review.team)),
     ]
     if review.findings:
         lines.append(texts("tr.card_findings", findings=review.findings))
@@ -134,7 +205,10 @@ def review_card(texts: Texts, review: ToleranceReview, filing: Filing) -> Reply:
         )
     buttons: tuple[tuple[Button, ...], ...] = ()
     if review.status == VERIFYING:
-        buttons = ((Button(texts("tr.findings_action"), f"/findings {review.id}"),),)
+        buttons = (
+            (Button(texts("tr.team_action"), f"/team {review.id}"),),
+            (Button(texts("tr.findings_action"), f"/findings {review.id}"),),
+        )
     elif review.status == DELIBERATION:
         buttons = ((Button(texts("tr.decide_action"), f"/decide {review.id}"),),)
     return Reply("\n".join(lines), buttons)
@@ -325,5 +399,10 @@ async def filing_section(
     return lines, ()
 
 
-COMMANDS = {"openreview": open_review, "findings": findings, "decide": decide, "review": show}
-EFFECTS = {tolerance.OpenReview: opened, tolerance.RecordFindings: recorded, tolerance.DecideReview: decided}
+COMMANDS = {"team": team, "openreview": open_review, "findings": findings, "decide": decide, "review": show}
+EFFECTS = {
+    tolerance.AssignTeam: assigned,
+    tolerance.OpenReview: opened,
+    tolerance.RecordFindings: recorded,
+    tolerance.DecideReview: decided,
+}

@@ -10,7 +10,7 @@ from dialogs.context import Context
 from dialogs.engine import Dialog, Result
 from dialogs.flows.review import AboutFiling, FilingChoice, FilingConfirm, FilingText
 from dialogs.replies import Effect, Outcome
-from dialogs.steps import Answers, DateStep, Option
+from dialogs.steps import Answers, DateStep, MultiChoiceStep, Option
 
 SUBJECT = "_subject"  # the filing (open) or review (findings, decide) id
 NUMBER = "_number"
@@ -23,6 +23,12 @@ class OpenReview(Effect):
     filing_id: int
     source: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignTeam(Effect):
+    review_id: int
+    officer_ids: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,24 @@ OPEN_DIALOG = Dialog(
     ),
 )
 
+OFFICERS = "_officers"  # [[user id, name], ...] of the jurisdiction, seeded by the service
+
+
+def _officers(ctx: Context, answers: Answers) -> list[Option]:
+    return [Option(str(uid), name) for uid, name in answers.get(OFFICERS, [])]
+
+
+class FilingMulti(AboutFiling, MultiChoiceStep):
+    pass
+
+
+TEAM_DIALOG = Dialog(
+    name="tolerance_team",
+    title_key="tr.team_title",
+    finish=lambda ctx, a: Outcome(effects=[AssignTeam(int(a[SUBJECT]), [int(v) for v in a["team"]])]),
+    steps=(FilingMulti("team", "tr.ask_team", "tr.field.team", choices=_officers),),
+)
+
 FINDINGS_DIALOG = Dialog(
     name="tolerance_findings",
     title_key="tr.findings_title",
@@ -98,12 +122,15 @@ DECIDE_DIALOG = Dialog(
     ),
 )
 
-DIALOGS = (OPEN_DIALOG, FINDINGS_DIALOG, DECIDE_DIALOG)
+DIALOGS = (OPEN_DIALOG, TEAM_DIALOG, FINDINGS_DIALOG, DECIDE_DIALOG)
 
 
-def start(dialog: Dialog, ctx: Context, *, subject_id: int, number: str) -> Result:
+def start(
+    dialog: Dialog, ctx: Context, *, subject_id: int, number: str, seed: Answers | None = None
+) -> Result:
     result = engine.start(dialog, ctx)
     assert result.state is not None
+    result.state.answers.update(seed or {})
     # The review prompts read the filing number from the same key as the initial-review dialogs.
     result.state.answers[SUBJECT] = subject_id
     result.state.answers["_number"] = number

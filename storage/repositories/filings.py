@@ -19,6 +19,10 @@ class FilingRepository:
     async def get(self, filing_id: int) -> Filing | None:
         return await self.session.get(Filing, filing_id)
 
+    async def by_number(self, number: str) -> Filing | None:
+        result = await self.session.execute(select(Filing).where(Filing.number == number))
+        return result.scalar_one_or_none()
+
     async def by_draft_key(self, draft_key: str) -> Filing | None:
         result = await self.session.execute(select(Filing).where(Filing.draft_key == draft_key))
         return result.scalar_one_or_none()
@@ -129,6 +133,16 @@ class FilingMessageRepository:
         self.session.add(message)
         await self.session.flush()
         return message
+
+    async def of_kinds(self, filing_id: int, kinds: Sequence[str], limit: int) -> list[FilingMessage]:
+        """The newest messages of these kinds, oldest first."""
+        result = await self.session.execute(
+            select(FilingMessage)
+            .where(FilingMessage.filing_id == filing_id, FilingMessage.kind.in_(kinds))  # type: ignore[attr-defined]
+            .order_by(FilingMessage.id.desc())  # type: ignore[union-attr]
+            .limit(limit)
+        )
+        return list(reversed(result.scalars().all()))
 
     async def latest(self, filing_id: int, kind: str) -> FilingMessage | None:
         result = await self.session.execute(

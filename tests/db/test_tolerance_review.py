@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.clock import ManualClock
 from bot.runtime import Runtime
 from storage.models import AuditEntry, Filing, OutboxMessage, ToleranceReview
 from storage.uow import UnitOfWork
@@ -23,27 +22,6 @@ async def cadre_messages(runtime: Runtime) -> list[str]:
     return [r.payload["text"] for r in rows if r.chat_id == "1001"]
 
 
-@pytest.fixture
-async def accepted(runtime: Runtime, clock: ManualClock) -> dict[str, Talker]:
-    await runtime.admin.grant(2001, "officer", "530127", by="test")
-    await runtime.admin.grant(2003, "officer", "530181", by="test")
-    people = {
-        "cadre": Talker(runtime, clock, "1001"),
-        "officer": Talker(runtime, clock, "2001"),
-        "foreign": Talker(runtime, clock, "2003"),
-    }
-    for key, name in (("cadre", "张三"), ("officer", "王纪"), ("foreign", "钱监")):
-        await people[key].register(name=name)
-    await people["cadre"].fill_prefiling()
-    await people["cadre"].press("✅ 确认无误，提交报备")
-    filing = await first(runtime, Filing)
-    await people["officer"].text(f"/accept {filing.id}")  # type: ignore[attr-defined]
-    await people["officer"].press("🟢 绿色：低风险，备案即可")
-    await people["officer"].press("跳过")
-    await people["officer"].press("✅ 确认受理")
-    return people
-
-
 @pytest.mark.parametrize(("outcome", "care_card"), [("容错免责", True), ("不予容错", False)])
 async def test_open_verify_decide_and_notify(
     runtime: Runtime, accepted: dict[str, Talker], outcome: str, care_card: bool
@@ -58,6 +36,10 @@ async def test_open_verify_decide_and_notify(
     card = await officer.press("✅ 启动认定")
     assert "容错认定｜报备 嵩明-2026-0001｜核查中｜来源：收到举报" in card
     assert "已启动容错认定核查" in (await cadre_messages(runtime))[-1]
+    assert "请选择参加核查的纪检监察干部" in await officer.press("👥 指派核查人员")
+    # Only officers of this county can verify; the opener is on the team already.
+    assert "☑ 王纪" in officer.labels() and not any("钱监" in label for label in officer.labels())
+    await officer.press("✅ 选好了（已选 1 项）")
     await officer.press("📝 记录核查情况")
     await officer.text("经核查，项目经党工委集体研究，动机为公，未谋取私利，已及时补办手续。")
     card = await officer.press("✅ 提交审定")
@@ -80,7 +62,7 @@ async def test_open_verify_decide_and_notify(
             e.action
             for e in (await uow.session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars()
         ]
-    assert actions[-3:] == ["review.opened", "review.findings", "review.decided"]
+    assert actions[-4:] == ["review.opened", "review.team", "review.findings", "review.decided"]
 
 
 async def test_only_officers_of_the_jurisdiction_run_reviews(

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         None,
         description="YAML with `workdays:` and `holidays:` lists for years chinesecalendar does not know.",
     )
+    send_rate: float = Field(
+        25,
+        gt=0,
+        le=30,
+        description="Outbox messages per second overall (Telegram allows about 30; keep headroom).",
+    )
+    outbox_max_attempts: int = Field(8, ge=1, le=50, description="Failed sends before a message is given up.")
     digest_minutes: float = Field(
         5, gt=0, description="How often officers' group chats get a digest of new filings."
     )

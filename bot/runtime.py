@@ -18,6 +18,7 @@ from bot.channels.web import create_web_app
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.dispatcher import OutboxDispatcher
+from bot.delivery.limiter import RateLimiter
 from bot.scheduler import build_scheduler
 from bot.services.admin import AdminService, users_command
 from bot.services.calls import Environment
@@ -107,6 +108,8 @@ def start_delivery(runtime: Runtime, bot: Bot, stop: asyncio.Event) -> asyncio.T
         bot,
         runtime.clock,
         owner=f"{socket.gethostname()}:{os.getpid()}",
+        limiter=RateLimiter(global_rate=runtime.settings.send_rate),
+        max_attempts=runtime.settings.outbox_max_attempts,
         on_unreachable=events.unreachable,
         on_dead=events.dead,
     )

@@ -134,9 +134,11 @@ async def _converse(request: web.Request, event: Event) -> web.Response:
         session_id = secrets.token_urlsafe(18)
     # No Accept-Language: browsers in government offices often report en-US, and the product
     # speaks Simplified Chinese first; a per-user language switch belongs to the user, not the browser.
-    handled = await request.app[SERVICE_KEY].handle(
-        Incoming(channel=CHANNEL, external_id=session_id, event=event)
-    )
+    service = request.app[SERVICE_KEY]
+    handled = await service.handle(Incoming(channel=CHANNEL, external_id=session_id, event=event))
+    # The web has no push: what others sent this person (officers' notices, decisions) comes with
+    # their next exchange, after the answer to what they just did.
+    handled.replies = [*handled.replies, *await service.inbox(CHANNEL, session_id)]
     response = web.json_response(_payload(handled), dumps=_dumps)
     if fresh:
         _set_session(request, response, session_id)

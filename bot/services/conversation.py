@@ -26,6 +26,7 @@ from dialogs.directory import OrgDirectory
 from dialogs.events import Command, Event, Press, parse_text
 from dialogs.replies import (
     AnswerReturn,
+    Button,
     CreateRectification,
     Effect,
     ExtendRectification,
@@ -248,6 +249,22 @@ class ConversationService:
             tz=self.env.tz,
             policy=self.env.policy,
         )
+
+    async def inbox(self, channel: str, external_id: str) -> list[Reply]:
+        """Messages queued for someone reached through a pull channel (the web chat), oldest first."""
+        async with UnitOfWork(self._database) as uow:
+            rows = await uow.outbox.take_for_chat(channel, external_id, self._clock.now())
+            await uow.commit()
+        return [
+            Reply(
+                str(r.payload.get("text", "")),
+                tuple(
+                    tuple(Button(b["label"], b["action"]) for b in row)
+                    for row in r.payload.get("buttons") or []
+                ),
+            )
+            for r in rows
+        ]
 
     async def remember_menu(self, identity_id: int, menu_key: str) -> None:
         async with UnitOfWork(self._database) as uow:

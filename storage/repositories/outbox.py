@@ -257,3 +257,28 @@ class OutboxRepository:
 
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
+
+    async def take_for_chat(
+        self, channel: str, chat_id: str, now: datetime, limit: int = 20
+    ) -> list[OutboxMessage]:
+        """Pending messages of a pull channel (the web chat): returned in order and marked sent."""
+        rows = list(
+            (
+                await self.session.execute(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.channel == channel,
+                        OutboxMessage.chat_id == chat_id,
+                        OutboxMessage.status == "pending",
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
+        for row in rows:
+            row.status, row.sent_at = "sent", now
+            self.session.add(row)
+        await self.session.flush()
+        return rows

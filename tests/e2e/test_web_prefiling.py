@@ -137,3 +137,37 @@ async def test_a_docx_sent_as_octet_stream_is_recognised_by_its_name(
 async def test_upload_needs_multipart(client: TestClient) -> None:
     response = await client.post("/api/upload", json={"file": "x"})
     assert response.status == 400 and "multipart" in (await response.json())["error"]
+
+
+async def test_a_web_only_cadre_hears_the_officers_decision_on_the_next_exchange(
+    client: TestClient, runtime: Runtime
+) -> None:
+    from tests.db.talker import Talker
+
+    user = Uploader(client)
+    await client.get("/")
+    await to_minutes_step(user)
+    await user.press("跳过")
+    await user.say(DESCRIPTIONS["risks"])
+    await user.say(DESCRIPTIONS["controls"])
+    await user.press("不存在利益关联")
+    await user.say("12月1日")
+    await user.say("2027-03-31")
+    await user.press("跳过")
+    await user.say("无")
+    await user.press("跳过")
+    await user.press("✍ 我承诺")
+    assert "嵩明-2026-0001" in await user.press("✅ 确认无误，提交报备")
+
+    await runtime.admin.grant(2001, "officer", "530127", by="test")
+    officer = Talker(runtime, runtime.clock, "2001")  # type: ignore[arg-type]
+    await officer.register(name="王纪")
+    async with UnitOfWork(runtime.database) as uow:
+        (filing,) = (await uow.session.execute(select(Filing))).scalars().all()
+    await officer.text(f"/return {filing.id}")
+    await officer.text("请补充党工委会议纪要。")
+    await officer.press("确认退回补正")
+
+    said = await user.say("/mine")
+    assert "退回补正" in said and "请补充党工委会议纪要" in said
+    assert "请补充党工委会议纪要" not in await user.say("/mine")  # delivered once

@@ -13,6 +13,7 @@ from storage.repositories.filings import FilingMessageRepository, FilingReposito
 from storage.repositories.org_units import OrgUnitRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.rectifications import RectificationRepository
+from storage.repositories.reminders import ReminderRepository
 from storage.repositories.reviews import ToleranceReviewRepository
 from storage.repositories.selfchecks import SelfCheckRepository
 from storage.repositories.settings import JurisdictionSettingRepository
@@ -32,6 +33,7 @@ class UnitOfWork:
     selfchecks: SelfCheckRepository
     rectifications: RectificationRepository
     reviews: ToleranceReviewRepository
+    reminders: ReminderRepository
     settings: JurisdictionSettingRepository
 
     def __init__(self, database: Database) -> None:
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.selfchecks = SelfCheckRepository(self.session)
         self.rectifications = RectificationRepository(self.session)
         self.reviews = ToleranceReviewRepository(self.session)
+        self.reminders = ReminderRepository(self.session)
         self.settings = JurisdictionSettingRepository(self.session)
         return self
 

@@ -4,6 +4,8 @@ outbox in the same transaction."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 from sqlalchemy.exc import IntegrityError
 
 from bot.services import selfchecks
@@ -152,6 +154,8 @@ async def decide(call: Call, effect: ReviewDecision) -> list[Reply]:
             decision_number,
             effect.risk_colour,
         )
+        if effect.risk_colour == "red":
+            await _plan_milestone_reports(call, filing)
     else:
         kind = "return_question" if effect.decision == review.RETURN else "not_accepted_reasons"
         await uow.filing_messages.add(
@@ -190,6 +194,28 @@ async def decide(call: Call, effect: ReviewDecision) -> list[Reply]:
             )
         )
     ]
+
+
+MILESTONE_REPORT_HOUR = 9  # local time on the milestone date
+
+
+async def _plan_milestone_reports(call: Call, filing: Filing) -> None:
+    """A red filing reports progress at each milestone the cadre gave: one reminder row per future date."""
+    for milestone in filing.answers.get("milestones") or []:
+        day = date.fromisoformat(milestone["date"])
+        due = datetime.combine(day, time(MILESTONE_REPORT_HOUR), call.env.tz)
+        if due <= call.now:
+            continue
+        await call.uow.reminders.plan(
+            kind="milestone_report",
+            due_at=due,
+            target_user_id=filing.user_id,
+            subject_type="filing",
+            subject_id=filing.id or 0,
+            now=call.now,
+            payload={"date": milestone["date"], "what": milestone["what"], "number": filing.number},
+            dedupe_key=f"milestone:{filing.id}:{milestone['date']}:{milestone['what']}"[:120],
+        )
 
 
 def _cadre_notice(texts: Texts, filing: Filing, effect: ReviewDecision) -> Reply:

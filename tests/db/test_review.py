@@ -98,6 +98,12 @@ async def test_accept_sets_the_colour_and_tells_the_cadre(
             for e in await uow.audit.for_subject("filing", filing.id or 0)
         ]
     assert trail == [("filing.submitted", "draft", "submitted"), ("filing.accepted", "submitted", "accepted")]
+    async with UnitOfWork(runtime.database) as uow:
+        reminders = await uow.reminders.for_subject("filing", filing.id or 0)
+    # Red: a progress report is due at the milestone the cadre gave (2026-12-15), 09:00 in Kunming.
+    assert [(r.kind, r.due_at.isoformat(), r.target_user_id == filing.user_id) for r in reminders] == [
+        ("milestone_report", "2026-12-15T01:00:00+00:00", True)
+    ]
 
 
 async def test_two_officers_deciding_at_once_only_one_wins(

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot import selfcheck_cli
+from bot import reminders_cli, selfcheck_cli
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import configure_logging
@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     county.add_argument("--lead-telegram-id", type=int, help="the lead officer (escalations)")
 
     selfcheck_cli.add_parser(sub)
+    reminders_cli.add_parser(sub)
     return parser
 
 
@@ -148,11 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.db_command == "upgrade"
             else (lambda: _db_current(settings))
         )
+    elif args.command == "reminders":
+        action = lambda: reminders_cli.run(settings, args)  # noqa: E731
     else:
         action = lambda: _admin(settings, args)  # noqa: E731
     try:
         return asyncio.run(action()) or 0  # type: ignore[arg-type]
-    except (SchemaError, AdminError, DirectoryError, PackError) as exc:
+    except (SchemaError, AdminError, DirectoryError, PackError, reminders_cli.TimeError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         description="Outbox messages per second overall (Telegram allows about 30; keep headroom).",
     )
     outbox_max_attempts: int = Field(8, ge=1, le=50, description="Failed sends before a message is given up.")
+    reminder_seconds: float = Field(30, gt=0, description="How often due reminders are looked for.")
+    quiet_start: int = Field(22, ge=12, le=23, description="Local hour from which no reminder is sent.")
+    quiet_end: int = Field(8, ge=0, le=11, description="Local hour from which reminders are sent again.")
     digest_minutes: float = Field(
         5, gt=0, description="How often officers' group chats get a digest of new filings."
     )

@@ -8,6 +8,7 @@ import secrets
 import signal
 import socket
 from dataclasses import dataclass
+from datetime import time
 
 import structlog
 from aiohttp import web
@@ -19,6 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.dispatcher import OutboxDispatcher
 from bot.delivery.limiter import RateLimiter
+from bot.quiet_hours import QuietHours
 from bot.scheduler import build_scheduler
 from bot.services.admin import AdminService, users_command
 from bot.services.calls import Environment
@@ -26,6 +28,7 @@ from bot.services.conversation import ConversationService
 from bot.services.delivery_events import DeliveryEvents
 from bot.services.digest import send_digests
 from bot.services.directory import load_directory, read_directory_file, sync_directory
+from bot.services.reminders.tick import ReminderTick, plan_draft_nudges
 from bot.workdays import WorkCalendar
 from dialogs.directory import OrgDirectory
 from dialogs.policy.pack import PolicyPack, load_pack
@@ -34,6 +37,7 @@ from storage.database import Database
 from storage.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
+DRAFT_SCAN_SECONDS = 600
 
 
 def secret_key(settings: Settings) -> str:
@@ -59,6 +63,26 @@ class Runtime:
     directory: OrgDirectory
     conversations: ConversationService
     admin: AdminService
+
+    @property
+    def env(self) -> Environment:
+        return self.conversations.env
+
+    def reminder_tick(self) -> ReminderTick:
+        quiet = QuietHours(
+            self.env.calendar,
+            self.env.tz,
+            start=time(self.settings.quiet_start),
+            end=time(self.settings.quiet_end),
+        )
+        return ReminderTick(
+            self.database, lambda: self.directory, self.clock, self.env, owner=process_name(), quiet=quiet
+        )
+
+
+def process_name() -> str:
+    """Who holds a lease: readable in the database when a process dies holding one."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 async def open_database(settings: Settings) -> Database:
@@ -107,7 +131,7 @@ def start_delivery(runtime: Runtime, bot: Bot, stop: asyncio.Event) -> asyncio.T
         runtime.database,
         bot,
         runtime.clock,
-        owner=f"{socket.gethostname()}:{os.getpid()}",
+        owner=process_name(),
         limiter=RateLimiter(global_rate=runtime.settings.send_rate),
         max_attempts=runtime.settings.outbox_max_attempts,
         on_unreachable=events.unreachable,
@@ -156,13 +180,21 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             dispatching = start_delivery(runtime, application.bot, stop)
         else:
             log.info("telegram.disabled", reason="RONGCUO_TELEGRAM_TOKEN is not set")
+        reminders = runtime.reminder_tick()
         scheduler = build_scheduler(
             [
                 (
                     "digest",
                     lambda: send_digests(runtime.database, runtime.directory, runtime.clock),
                     settings.digest_minutes * 60,
-                )
+                ),
+                # Reminders that fell due while the program was down go out on the first tick.
+                ("reminders", reminders.run, settings.reminder_seconds),
+                (
+                    "draft-nudges",
+                    lambda: plan_draft_nudges(runtime.database, runtime.clock),
+                    DRAFT_SCAN_SECONDS,
+                ),
             ]
         )
         scheduler.start()

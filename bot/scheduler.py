@@ -4,6 +4,7 @@ twice (two processes, a restart) finds nothing left to do the second time."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,5 +25,14 @@ def build_scheduler(ticks: list[tuple[str, Tick, float]]) -> AsyncIOScheduler:
                 log.exception("scheduler.tick_failed", tick=name)
 
         # One run at a time per tick; a late run is merged into the next rather than piling up.
-        scheduler.add_job(run, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+        # The first run is at start: whatever fell due while the program was down goes out now.
+        scheduler.add_job(
+            run,
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
     return scheduler

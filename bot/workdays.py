@@ -58,3 +58,19 @@ class WorkCalendar:
         local_day = submitted.astimezone(tz).date()
         due_day = self.next_workday(local_day)
         return datetime.combine(due_day, time(23, 59, 59), tz)
+
+    def previous_workday(self, day: date) -> date:
+        """The last working day strictly before `day`."""
+        day -= timedelta(days=1)
+        while not self.is_workday(day):
+            day -= timedelta(days=1)
+        return day
+
+    def on_or_before(self, day: date) -> date:
+        """`day` if it is a working day, else the working day before it."""
+        return day if self.is_workday(day) else self.previous_workday(day)
+
+    def subtract_workdays(self, day: date, count: int) -> date:
+        for _ in range(count):
+            day = self.previous_workday(day)
+        return day

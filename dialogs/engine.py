@@ -71,8 +71,12 @@ class Result:
     outcome: Outcome
 
 
-def start(dialog: Dialog, ctx: Context, *, intro: str | None = None) -> Result:
+def start(
+    dialog: Dialog, ctx: Context, *, intro: str | None = None, context: dict[str, Any] | None = None
+) -> Result:
+    """Start `dialog`; `context` seeds private `_` answers (the filing or item it is about)."""
     state = DialogState(dialog=dialog.name, step=dialog.first)
+    state.answers.update(context or {})
     return Result(state, Outcome(replies=[prompt(dialog, state, ctx, notice=intro)]))
 
 

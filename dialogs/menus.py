@@ -33,6 +33,7 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("tasks", "rect.cmd.tasks", REGISTERED, on_start_menu=True),
     MenuCommand("me", "cmd.me", REGISTERED, on_start_menu=True),
     MenuCommand("queue", "cmd.queue", "officer", on_start_menu=True),
+    MenuCommand("visits", "cmd.visits", "officer", on_start_menu=True),
     MenuCommand("users", "cmd.users", "admin", on_start_menu=True),
     MenuCommand("link", "cmd.link", ANYONE),
     MenuCommand("resume", "cmd.resume", REGISTERED, hidden=True),
@@ -56,6 +57,9 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("itemback", "rect.cmd.itemback", "officer", hidden=True),
     MenuCommand("extend", "rect.cmd.extend", "officer", hidden=True),
     MenuCommand("evidence", "rect.cmd.evidence", REGISTERED, hidden=True),
+    MenuCommand("visit", "cmd.visit", "officer", hidden=True),
+    MenuCommand("visitform", "cmd.visitform", REGISTERED, hidden=True),
+    MenuCommand("close", "cmd.close", "officer", hidden=True),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogs.engine import Dialog
-from dialogs.flows import prefiling, rectification, review, selfcheck, tolerance, updates
+from dialogs.flows import closing, prefiling, rectification, review, selfcheck, tolerance, updates, visits
 from dialogs.flows.registration import REGISTRATION
 from dialogs.policy.pack import PolicyPack
 
@@ -13,7 +13,15 @@ _BUILT: dict[tuple[str, str], dict[str, Dialog]] = {}
 def dialogs_for(pack: PolicyPack | None) -> dict[str, Dialog]:
     fixed = {
         d.name: d
-        for d in (REGISTRATION, *review.DIALOGS, *rectification.DIALOGS, *tolerance.DIALOGS, *updates.DIALOGS)
+        for d in (
+            REGISTRATION,
+            *review.DIALOGS,
+            *rectification.DIALOGS,
+            *tolerance.DIALOGS,
+            *updates.DIALOGS,
+            *visits.DIALOGS,
+            *closing.DIALOGS,
+        )
     }
     if pack is None:
         return fixed

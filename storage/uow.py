@@ -18,6 +18,7 @@ from storage.repositories.reviews import ToleranceReviewRepository
 from storage.repositories.selfchecks import SelfCheckRepository
 from storage.repositories.settings import JurisdictionSettingRepository
 from storage.repositories.users import LinkRepository, UserRepository
+from storage.repositories.visits import ReturnVisitRepository
 
 
 class UnitOfWork:
@@ -35,6 +36,7 @@ class UnitOfWork:
     reviews: ToleranceReviewRepository
     reminders: ReminderRepository
     settings: JurisdictionSettingRepository
+    visits: ReturnVisitRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -54,6 +56,7 @@ class UnitOfWork:
         self.reviews = ToleranceReviewRepository(self.session)
         self.reminders = ReminderRepository(self.session)
         self.settings = JurisdictionSettingRepository(self.session)
+        self.visits = ReturnVisitRepository(self.session)
         return self
 
     async def __aexit__(

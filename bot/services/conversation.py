@@ -17,7 +17,17 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
-from bot.services import filings, linking, rectification, review, selfchecks, tolerance, updates
+from bot.services import (
+    closing,
+    filings,
+    linking,
+    rectification,
+    review,
+    selfchecks,
+    tolerance,
+    updates,
+    visits,
+)
 from bot.services.calls import UNCHANGED, Call, CommandResult, Environment
 from bot.services.viewer import viewer_of
 from dialogs import menus, router
@@ -116,6 +126,8 @@ class ConversationService:
             ExtendRectification: rectification.extended,
             **tolerance.EFFECTS,
             **updates.EFFECTS,
+            **visits.EFFECTS,
+            **closing.EFFECTS,
         }
         commands = {
             **filings.COMMANDS,
@@ -125,6 +137,8 @@ class ConversationService:
             **rectification.COMMANDS,
             **tolerance.COMMANDS,
             **updates.COMMANDS,
+            **visits.COMMANDS,
+            **closing.COMMANDS,
         }
         for name, handler in commands.items():
             self.add_command(name, handler)

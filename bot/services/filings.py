@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import rectification, review, selfchecks, tolerance, updates
+from bot.services import closing, rectification, review, selfchecks, tolerance, updates, visits
 from bot.services.calls import UNCHANGED, Call, CommandResult
+from bot.services.reminders import plans
 from dialogs import engine
 from dialogs.actions import command_action
 from dialogs.events import Command
@@ -86,6 +87,7 @@ async def submit(call: Call, effect: SubmitFiling) -> list[Reply]:
         data={"number": filing.number},
     )
     await review.notify_officers(call, filing, event="new")
+    await plans.plan_review_deadline(uow, call.env, call.now, filing)
     due = filing.review_due_at.astimezone(call.env.tz).date()
     text = texts("pf.receipt", number=filing.number, due=format_date(due))
     buttons = (
@@ -288,9 +290,16 @@ async def show(call: Call, command: Command) -> CommandResult:
     lines += review_lines
     rect_lines, rect_buttons = await rectification.filing_section(call, found, as_officer=as_officer)
     lines += rect_lines
+    lines += await visits.filing_section(call, found, as_officer=as_officer)
     buttons: tuple[tuple[Button, ...], ...] = ()
     if as_officer:
-        buttons = review.officer_buttons(texts, found) + update_buttons + review_buttons + rect_buttons
+        buttons = (
+            review.officer_buttons(texts, found)
+            + update_buttons
+            + review_buttons
+            + rect_buttons
+            + closing.officer_buttons(texts, found)
+        )
     else:
         if found.status == review.RETURNED:
             question = await call.uow.filing_messages.latest(found.id or 0, "return_question")
@@ -321,6 +330,7 @@ async def withdraw(call: Call, command: Command) -> CommandResult:
     previous = found.status
     found.status, found.withdrawn_at, found.updated_at = WITHDRAWN, call.now, call.now
     call.uow.session.add(found)
+    await plans.stop_filing(call.uow, call.now, found)
     call.uow.audit.record(
         at=call.now,
         action="filing.withdrawn",

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.services.calls import Call, CommandResult
 from bot.services.notify import notify
+from bot.services.reminders import plans
 from bot.services.review import may_review
 from dialogs.engine import Dialog
 from dialogs.events import Command
@@ -342,6 +343,7 @@ async def create(call: Call, effect: CreateRectification) -> list[Reply]:
     except IntegrityError as exc:
         raise ConcurrentUpdate("rectification item number taken concurrently") from exc
     _record(call, item, "created", None, comment=effect.problem, data={"due_date": effect.due_date})
+    await plans.plan_rectification(uow, call.env, call.now, item)
     owner = await uow.users.get(filing.user_id)
     if owner is not None and owner.id != call.user.id:
         await notify(
@@ -421,6 +423,8 @@ async def decide(call: Call, effect: RectificationDecision) -> list[Reply]:
         reply = texts("rect.changed", ref=_ref(texts, filing, item), status=_status(texts, item))
         return [_refuse(call, item, attempted=f"rect_{effect.decision}", reason="changed", reply=reply)]
     action = "accepted" if accept else "sent_back"
+    if accept:
+        await plans.stop_rectification(call.uow, call.now, [item.id or 0])
     _record(call, item, action, SUBMITTED, comment=effect.text)
     owner = await call.uow.users.get(item.owner_user_id)
     if owner is not None and owner.id != call.user.id:
@@ -465,6 +469,7 @@ async def extended(call: Call, effect: ExtendRectification) -> list[Reply]:
         comment=f"{previous.isoformat()} → {new.isoformat()}",
         data={"from_due": previous.isoformat(), "to_due": new.isoformat()},
     )
+    await plans.plan_rectification(call.uow, call.env, call.now, item)
     owner = await call.uow.users.get(item.owner_user_id)
     if owner is not None and owner.id != call.user.id:
         await notify(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.services import selfchecks
 from bot.services.calls import Call, CommandResult
 from bot.services.notify import notify
+from bot.services.reminders import plans
 from dialogs.events import Command
 from dialogs.flows import review
 from dialogs.parsing.dates import format_date
@@ -166,6 +167,7 @@ async def decide(call: Call, effect: ReviewDecision) -> list[Reply]:
         await uow.session.flush()
     except IntegrityError as exc:
         raise ConcurrentUpdate("decision number taken concurrently") from exc
+    await plans.stop_review_deadline(uow, call.now, filing)
     uow.audit.record(
         at=call.now,
         action=f"filing.{filing.status}",
@@ -280,6 +282,7 @@ async def answered(call: Call, effect: AnswerReturn) -> list[Reply]:
         to_state=SUBMITTED,
     )
     await notify_officers(call, filing, event="answered", seq=message.id or 0)
+    await plans.plan_review_deadline(uow, call.env, call.now, filing)
     return [Reply(texts("rv.answer_sent", number=filing.number, due=_due(call, filing)))]
 
 

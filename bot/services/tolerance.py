@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.services import visits
 from bot.services.calls import Call, CommandResult
 from bot.services.notify import notify
 from bot.services.review import may_review
@@ -340,16 +341,17 @@ async def decided(call: Call, effect: tolerance.DecideReview) -> list[Reply]:
                 ),
                 dedupe_key=f"review:{review.id}:care_card",
             )
-    return [
-        Reply(
-            texts(
-                "tr.done",
-                number=filing.number,
-                outcome=texts(f"tr.outcome.{review.outcome}"),
-                decision_number=review.decision_number,
-            )
-        )
-    ]
+    planned = await visits.plan_after_decision(call, review, filing)
+    done = texts(
+        "tr.done",
+        number=filing.number,
+        outcome=texts(f"tr.outcome.{review.outcome}"),
+        decision_number=review.decision_number,
+    )
+    if planned:
+        dates = "、".join(format_date(v.due_date) for v in planned)
+        done += "\n" + texts("visit.planned", dates=dates)
+    return [Reply(done, ((Button(texts("visit.list_button"), "/visits"),),) if planned else ())]
 
 
 def _decision_notice(texts: Texts, call: Call, review: ToleranceReview, filing: Filing) -> Reply:

@@ -249,9 +249,4 @@ DIALOGS = (CREATE_DIALOG, EVIDENCE_DIALOG, ACCEPT_DIALOG, SEND_BACK_DIALOG, EXTE
 
 def start(dialog: Dialog, ctx: Context, *, context: dict[str, Any], intro: str | None = None) -> Result:
     """Start `dialog` about one filing or item; `context` holds the private `_` answers it needs."""
-    result = engine.start(dialog, ctx)
-    assert result.state is not None
-    result.state.answers.update(context)
-    # The first prompt was rendered before the filing or item was known: render it again.
-    reply = engine.prompt(dialog, result.state, ctx, notice=intro)
-    return Result(result.state, Outcome(replies=[reply]))
+    return engine.start(dialog, ctx, intro=intro, context=context)

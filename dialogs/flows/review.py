@@ -121,10 +121,4 @@ DIALOGS = (ACCEPT_DIALOG, NOT_ACCEPT_DIALOG, RETURN_DIALOG, ANSWER_DIALOG)
 
 
 def start(dialog: Dialog, ctx: Context, *, filing_id: int, number: str, intro: str | None = None) -> Result:
-    result = engine.start(dialog, ctx)
-    assert result.state is not None
-    result.state.answers[FILING] = filing_id
-    result.state.answers[NUMBER] = number
-    # The first prompt was rendered before the filing was known; render it again with the number.
-    reply = engine.prompt(dialog, result.state, ctx, notice=intro)
-    return Result(result.state, Outcome(replies=[reply]))
+    return engine.start(dialog, ctx, intro=intro, context={FILING: filing_id, NUMBER: number})

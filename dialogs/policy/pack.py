@@ -206,6 +206,16 @@ class CareCard:
     text: Localized
 
 
+# Return visits (回访) after each kind of decision, in days after it: DOMAIN.md §8's proposal, for a
+# 12-month influence period after a sanction (within a month, mid-period, in the last month), and
+# one care visit for tolerated, mitigated and cleared cadres.
+RETURN_VISIT_OUTCOMES: Final = ("not_tolerated", "exempt", "mitigate", "cleared")
+DEFAULT_RETURN_VISITS: Final[Mapping[str, tuple[int, ...]]] = MappingProxyType(
+    {"not_tolerated": (30, 180, 335), "exempt": (60,), "mitigate": (60,), "cleared": (30,)}
+)
+MAX_VISIT_DAYS: Final = 1100
+
+
 @dataclass(frozen=True, slots=True)
 class Notices:
     advisory: Localized
@@ -229,6 +239,9 @@ class PolicyPack:
     disposition: Disposition
     care_card: CareCard
     notices: Notices
+    return_visits: Mapping[str, tuple[int, ...]] = field(
+        default_factory=lambda: DEFAULT_RETURN_VISITS, hash=False
+    )
     _questions: Mapping[str, Question] = field(init=False, repr=False, compare=False, hash=False)
     _items: Mapping[str, Item] = field(init=False, repr=False, compare=False, hash=False)
     _users: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False, hash=False)
@@ -358,7 +371,7 @@ _TOP_REQUIRED: Final = (
     "disposition",
     "care_card",
 )
-_TOP_OPTIONAL: Final = ("shared",)
+_TOP_OPTIONAL: Final = ("shared", "return_visits")
 _OPERATORS: Final = ("all", "any", "not", "eq", "ne", "in", "ref")
 
 
@@ -430,7 +443,32 @@ class _PackParser:
             disposition=disposition,
             care_card=care_card,
             notices=notices,
+            return_visits=self.parse_return_visits(top["return_visits"].node)
+            if "return_visits" in top
+            else DEFAULT_RETURN_VISITS,
         )
+
+    def parse_return_visits(self, node: yaml.Node) -> Mapping[str, tuple[int, ...]]:
+        """Days after a decision, per outcome; an outcome left out gets no visits."""
+        visits: dict[str, tuple[int, ...]] = {}
+        for outcome, entry in self.r.entries(node, "return_visits").items():
+            if outcome not in RETURN_VISIT_OUTCOMES:
+                known = ", ".join(RETURN_VISIT_OUTCOMES)
+                self.r.fail(entry.key_node, f"return_visits: unknown outcome {outcome!r} (known: {known})")
+            days: list[int] = []
+            for text, item in self.r.scalars(entry.node, f"return_visits {outcome}"):
+                if not text.isdigit() or not 1 <= int(text) <= MAX_VISIT_DAYS:
+                    self.r.fail(
+                        item,
+                        f"return_visits {outcome}: {text!r} is not a number of days (1–{MAX_VISIT_DAYS})",
+                    )
+                if days and int(text) <= days[-1]:
+                    self.r.fail(
+                        item, f"return_visits {outcome}: the days must increase ({text} after {days[-1]})"
+                    )
+                days.append(int(text))
+            visits[outcome] = tuple(days)
+        return MappingProxyType(visits)
 
     # -- texts and choices ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from storage.models.link_code import LinkCode
 from storage.models.org import OrgUnitRow
 from storage.models.outbox import OutboxMessage
 from storage.models.reminder import Reminder
+from storage.models.return_visit import ReturnVisit
 from storage.models.review import JurisdictionSetting, RectificationItem, ToleranceReview
 from storage.models.selfcheck import PolicySnapshot, SelfCheckResult
 from storage.models.user import User, UserIdentity, UserRole
@@ -24,6 +25,7 @@ __all__ = [
     "PolicySnapshot",
     "RectificationItem",
     "Reminder",
+    "ReturnVisit",
     "SelfCheckResult",
     "ToleranceReview",
     "User",

@@ -47,3 +47,4 @@ class Filing(SQLModel, table=True):
     risk_colour: str | None = Field(default=None, max_length=10)
     decision_number: str | None = Field(default=None, unique=True, max_length=60)
     decision_seq: int | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

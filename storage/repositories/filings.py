@@ -101,6 +101,19 @@ class FilingRepository:
         )
         return result.scalars().all()
 
+    async def stale_drafts(self, changed_after: datetime, changed_before: datetime) -> Sequence[Filing]:
+        """Drafts last changed inside the window: candidates for a nudge to finish them."""
+        result = await self.session.execute(
+            select(Filing)
+            .where(
+                Filing.status == "draft",
+                Filing.updated_at > changed_after,  # type: ignore[operator]
+                Filing.updated_at <= changed_before,  # type: ignore[operator]
+            )
+            .order_by(Filing.updated_at)
+        )
+        return result.scalars().all()
+
     async def delete_draft(self, filing_id: int) -> bool:
         result = await self.session.execute(
             delete(Filing).where(Filing.id == filing_id, Filing.status == DRAFT)

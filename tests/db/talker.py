@@ -90,3 +90,7 @@ class Talker:
         await self.file("实施方案.pdf")
         await self.press("✅ 完成（1 个附件）")
         return await self.press("✍ 我承诺")
+
+    async def send_action(self, action: str) -> str:
+        """Press a button of a message the bot pushed (an outbox notice), not of the last reply."""
+        return await self.send(Press(self.clock.now(), action))

@@ -101,8 +101,13 @@ async def test_accept_sets_the_colour_and_tells_the_cadre(
     async with UnitOfWork(runtime.database) as uow:
         reminders = await uow.reminders.for_subject("filing", filing.id or 0)
     # Red: a progress report is due at the milestone the cadre gave (2026-12-15), 09:00 in Kunming.
-    assert [(r.kind, r.due_at.isoformat(), r.target_user_id == filing.user_id) for r in reminders] == [
-        ("milestone_report", "2026-12-15T01:00:00+00:00", True)
+    # The initial-review deadline's reminders were withdrawn by the decision.
+    assert [
+        (r.kind, r.due_at.isoformat(), r.target_user_id == filing.user_id, r.status) for r in reminders
+    ] == [
+        ("review_sla_half", "2026-11-24T04:00:00+00:00", False, "cancelled"),
+        ("review_sla_breach", "2026-11-24T15:59:59+00:00", False, "cancelled"),
+        ("milestone_report", "2026-12-15T01:00:00+00:00", True, "pending"),
     ]
 
 

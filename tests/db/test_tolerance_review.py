@@ -62,7 +62,13 @@ async def test_open_verify_decide_and_notify(
             e.action
             for e in (await uow.session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars()
         ]
-    assert actions[-4:] == ["review.opened", "review.team", "review.findings", "review.decided"]
+    assert actions[-5:] == [
+        "review.opened",
+        "review.team",
+        "review.findings",
+        "review.decided",
+        "visits.planned",
+    ]
 
 
 async def test_only_officers_of_the_jurisdiction_run_reviews(

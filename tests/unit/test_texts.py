@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Message ids appear as string literals like "reg.ask_name" passed to texts(...) or as *_key fields.
 ID_PATTERN = re.compile(
     r"""["']((?:reg|nav|engine|input|router|help|cmd|me|role|users|error|web|pf|sc|drafts|mine|filing|status"""
-    r"""|access|menu|date|amount|multi|files|milestones|confirm|link|rv|queue|delivery|rect|tr|digest|up)\.[a-z_.]+|greeting)["']"""
+    r"""|access|menu|date|amount|multi|files|milestones|confirm|link|rv|queue|delivery|rect|tr|digest|up|rem|visit|close)\.[a-z_.]+|greeting)["']"""
 )
 
 
@@ -56,6 +56,14 @@ def test_ids_built_at_run_time_exist() -> None:
         "decided",
     ):
         texts(f"status.{status}")
+    from dialogs.flows import visits
+
+    for prefix, values in (("mood", visits.MOODS), ("form", visits.FORMS), ("stage", visits.STAGES)):
+        for value in values:
+            texts(f"visit.{prefix}.{value}")
+    for value in ("planned", "done"):
+        texts(f"visit.status.{value}")
+    texts("status.closed")
     for kind in ("guidance", "milestone_update"):
         texts(f"up.line.{kind}")
     for stage in ("verifying", "deliberation", "decided"):

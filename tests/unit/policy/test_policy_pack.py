@@ -487,3 +487,32 @@ def test_version_changes_with_content(tmp_path: Path) -> None:
     same = load_pack(write(tmp_path, MINI))
     assert same.version == first.version
     assert same.content == MINI
+
+
+def test_return_visits_default_and_configured(tmp_path: Path) -> None:
+    assert dict(load_pack(write(tmp_path, MINI)).return_visits) == {
+        "not_tolerated": (30, 180, 335),
+        "exempt": (60,),
+        "mitigate": (60,),
+        "cleared": (30,),
+    }
+    pack = load_pack(write(tmp_path, MINI + "return_visits: {not_tolerated: [20, 90], exempt: [45]}\n"))
+    assert dict(pack.return_visits) == {"not_tolerated": (20, 90), "exempt": (45,)}
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("{sanctioned: [30]}", "return_visits: unknown outcome 'sanctioned'"),
+        ("{exempt: [0]}", "return_visits exempt: '0' is not a number of days"),
+        ("{exempt: [thirty]}", "return_visits exempt: 'thirty' is not a number of days"),
+        ("{exempt: [60, 30]}", "return_visits exempt: the days must increase (30 after 60)"),
+    ],
+)
+def test_bad_return_visits_are_reported_at_their_line(tmp_path: Path, section: str, message: str) -> None:
+    content = MINI + f"return_visits: {section}\n"
+    path = write(tmp_path, content)
+    with pytest.raises(
+        PackError, match=re.escape(f"{path}:{line_with(content, 'return_visits')}: {message}")
+    ):
+        load_pack(path)

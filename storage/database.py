@@ -29,6 +29,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The driver's own deferred BEGIN is switched off so that _sqlite_begin can say IMMEDIATE.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A deferred transaction that reads first and writes later cannot wait for the write lock:
+    # SQLite fails it at once with "database is locked" when another process (a second bot, the
+    # CLI) committed in between, whatever busy_timeout says. Taking the write lock at BEGIN
+    # makes a second writer wait its turn instead. WAL readers outside transactions are unaffected.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -46,6 +56,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
 
     @property

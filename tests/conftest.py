@@ -42,6 +42,20 @@ async def database_url(
     await postgres_server.drop(url)
 
 
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """A migrated, empty PostgreSQL database, for what only a server database promises.
+
+    Several bot processes on one database is a PostgreSQL deployment: SQLite serialises writers
+    across processes, and under a sustained race between two of them a waiting writer can be
+    starved past any busy timeout.
+    """
+    _require(postgres_server)
+    url = await postgres_server.clone()
+    yield url
+    await postgres_server.drop(url)
+
+
 @pytest.fixture(params=ENGINES)
 async def empty_database_url(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_server: PostgresServer

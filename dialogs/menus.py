@@ -36,6 +36,7 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("visits", "cmd.visits", "officer", on_start_menu=True),
     MenuCommand("users", "cmd.users", "admin", on_start_menu=True),
     MenuCommand("link", "cmd.link", ANYONE),
+    MenuCommand("lang", "cmd.lang", ANYONE),
     MenuCommand("resume", "cmd.resume", REGISTERED, hidden=True),
     MenuCommand("deldraft", "cmd.deldraft", REGISTERED, hidden=True),
     MenuCommand("filing", "cmd.filing", REGISTERED, hidden=True),

@@ -1,7 +1,9 @@
 """Message catalogs: gettext .po files read with Babel, keyed by symbolic message ids.
 
 The catalogs are read once from the package and cached; code refers to messages only by id.
-Simplified Chinese is complete and is the fallback for every other language.
+Simplified Chinese is complete and is the fallback for every other language. Catalogs are read
+from the .po sources at start-up (a few hundred messages, parsed once): no compiled .mo files to
+build or to fall out of step with their sources.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from importlib import resources
 from babel.messages.pofile import read_po
 
 DEFAULT_LOCALE = "zh_CN"
-LOCALES = ("zh_CN", "en")
+LOCALES = ("zh_CN", "zh_TW", "en")
+# Each language named in itself, for the /lang buttons.
+LANGUAGE_NAMES = {"zh_CN": "简体中文", "zh_TW": "繁體中文", "en": "English"}
+# Telegram and browsers say zh-TW, zh-HK, zh-Hant...: the regions and scripts of Traditional Chinese.
+_TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
 
 
 @cache
@@ -27,9 +33,11 @@ def normalize_locale(code: str | None) -> str:
     """Map a Telegram `language_code` (zh-hans, zh-TW, en-US, ...) onto a catalog we ship."""
     if not code:
         return DEFAULT_LOCALE
-    lowered = code.lower().replace("_", "-")
+    lowered = code.lower().replace("_", "-").split(",")[0].strip()
     if lowered.startswith("en"):
         return "en"
+    if lowered.startswith(_TRADITIONAL):
+        return "zh_TW"
     return DEFAULT_LOCALE
 
 

@@ -32,7 +32,7 @@ from dialogs import menus
 from dialogs.context import Viewer
 from dialogs.events import Attachment, Event, Press, Unsupported, parse_text
 from dialogs.replies import Reply
-from dialogs.texts import LOCALES, Texts
+from dialogs.texts import DEFAULT_LOCALE, LOCALES, Texts
 
 log = structlog.get_logger(__name__)
 
@@ -133,13 +133,17 @@ class TelegramChannel:
 
     async def _install_default_menu(self) -> None:
         # What someone sees before registering; registered users get a per-chat menu on first contact.
+        # Telegram keys these menus by a two-letter ISO 639-1 code, so Traditional Chinese cannot
+        # have its own: such users see the default (Simplified) one until their first message.
         anonymous = Viewer()
         for locale in LOCALES:
-            language = "" if locale == "zh_CN" else locale
+            language = {DEFAULT_LOCALE: None, "en": "en"}.get(locale, "")
+            if language == "":
+                continue
             await self.application.bot.set_my_commands(
                 bot_commands(anonymous, locale),
                 scope=BotCommandScopeDefault(),
-                language_code=language or None,
+                language_code=language,
             )
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

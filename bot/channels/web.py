@@ -132,10 +132,18 @@ async def _converse(request: web.Request, event: Event) -> web.Response:
     fresh = session_id is None
     if session_id is None:
         session_id = secrets.token_urlsafe(18)
-    # No Accept-Language: browsers in government offices often report en-US, and the product
-    # speaks Simplified Chinese first; a per-user language switch belongs to the user, not the browser.
+    # Accept-Language is heeded only for Chinese: browsers in government offices often report en-US
+    # whatever their user reads, while a zh-TW or zh-HK browser is a real hint. /lang decides after.
+    language = request.headers.get("Accept-Language", "").split(",")[0].strip()
     service = request.app[SERVICE_KEY]
-    handled = await service.handle(Incoming(channel=CHANNEL, external_id=session_id, event=event))
+    handled = await service.handle(
+        Incoming(
+            channel=CHANNEL,
+            external_id=session_id,
+            event=event,
+            language_code=language if language.lower().startswith("zh") else None,
+        )
+    )
     # The web has no push: what others sent this person (officers' notices, decisions) comes with
     # their next exchange, after the answer to what they just did.
     handled.replies = [*handled.replies, *await service.inbox(CHANNEL, session_id)]

@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.services import (
     closing,
     filings,
+    language,
     linking,
     rectification,
     review,
@@ -139,6 +140,7 @@ class ConversationService:
             **updates.COMMANDS,
             **visits.COMMANDS,
             **closing.COMMANDS,
+            **language.COMMANDS,
         }
         for name, handler in commands.items():
             self.add_command(name, handler)
@@ -250,7 +252,8 @@ class ConversationService:
             viewer=viewer,
             identity_id=identity.id,
             menu=menu,
-            menu_key=menus.menu_key(viewer),
+            # The language is part of the key: after /lang the command menu is set again, translated.
+            menu_key=f"{user.locale}:{menus.menu_key(viewer)}",
             stored_menu_key=identity.menu_key,
             locale=user.locale,
         )

@@ -20,16 +20,26 @@ DESCRIPTIONS = {
 
 class Talker:
     def __init__(
-        self, runtime: Runtime, clock: ManualClock, external_id: str = "1001", channel: str = "telegram"
+        self,
+        runtime: Runtime,
+        clock: ManualClock,
+        external_id: str = "1001",
+        channel: str = "telegram",
+        language_code: str = "zh-hans",
     ):
         self.runtime, self.clock, self.external_id, self.channel = runtime, clock, external_id, channel
+        self.language_code = language_code  # what the person's Telegram client says
         self.last: list[Reply] = []
+        self.last_menu_key: str | None = None
 
     async def send(self, event: Event) -> str:
         handled = await self.runtime.conversations.handle(
-            Incoming(self.channel, self.external_id, event, display_name="Zhang", language_code="zh-hans")
+            Incoming(
+                self.channel, self.external_id, event, display_name="Zhang", language_code=self.language_code
+            )
         )
         self.last = handled.replies
+        self.last_menu_key = handled.menu_key
         return "\n".join(r.text for r in handled.replies)
 
     async def text(self, text: str) -> str:

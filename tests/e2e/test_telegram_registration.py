@@ -20,7 +20,7 @@ async def test_a_cadre_registers_by_chat(database_url: str, tmp_path: Path, cloc
         bot_in_process(emulator, database_url, tmp_path, clock) as runtime,
     ):
         default_menu = [c["command"] for c in emulator.commands()]
-        assert default_menu == ["start", "help", "cancel", "link"]
+        assert default_menu == ["start", "help", "cancel", "link", "lang"]
 
         user = emulator.user(1001, first_name="三", last_name="张", language_code="zh-hans")
         user.send_text("/start")
@@ -164,3 +164,30 @@ async def test_the_dialog_survives_a_killed_process(database_url: str, tmp_path:
             assert "请选择您所在的单位" in await next_text(user)
         finally:
             second.stop()
+
+
+async def test_a_traditional_chinese_user_is_answered_in_it_and_lang_switches_the_menu_too(
+    database_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    async with emulator_running() as emulator, bot_in_process(emulator, database_url, tmp_path, clock):
+        user = emulator.user(1003, first_name="美", last_name="陳", language_code="zh-hant")
+        user.send_text("/start")
+        greeting = await next_text(user)
+        assert "容錯糾錯助手" in greeting and "請輸入您的姓名" in greeting
+        user.send_text("陳美")
+        assert "請選擇您所在的市" in await next_text(user)
+        menu = {c["command"]: c["description"] for c in emulator.commands(scope_chat_id=1003)}
+        assert menu["lang"] == "切換語言"
+
+        user.send_text("/lang")
+        choose = await user.wait_for_message()
+        assert "請選擇介面語言" in message_text(choose)
+        assert button_labels(choose) == ["简体中文", "✓ 繁體中文", "English"]
+        user.press("English")
+        texts = [await next_text(user), await next_text(user)]
+        assert "in English" in texts[0] and "city" in texts[1].lower()
+        menu = {c["command"]: c["description"] for c in emulator.commands(scope_chat_id=1003)}
+        assert menu["lang"] == "change language"
+        # The name typed before the switch is still there: the next step is the county.
+        user.press("昆明市")
+        assert "county" in (await next_text(user)).lower()

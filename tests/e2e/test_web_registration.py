@@ -77,7 +77,7 @@ async def test_register_through_the_json_api(client: TestClient, runtime: Runtim
     await client.get("/")
     said = await user.post({"open": True})
     assert "容错纠错助手" in said and "请输入您的姓名" in said
-    assert [c["command"] for c in user.commands] == ["start", "help", "cancel", "link"]
+    assert [c["command"] for c in user.commands] == ["start", "help", "cancel", "link", "lang"]
     await user.say("王五")
     await user.press("昆明市")
     await user.press("安宁市")
@@ -136,3 +136,17 @@ async def test_healthz_is_503_when_the_database_is_unreachable(runtime: Runtime)
         response = await test_client.get("/healthz")
         assert response.status == 503 and (await response.json())["database"] is False
     await nowhere.dispose()
+
+
+async def test_a_traditional_chinese_browser_gets_traditional_chinese(client: TestClient) -> None:
+    response = await client.post(
+        "/api/chat", json={"open": True}, headers={"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.8"}
+    )
+    said = "\n".join(r["text"] for r in (await response.json())["replies"])
+    assert "容錯糾錯助手" in said and "請輸入您的姓名" in said
+
+
+async def test_an_english_browser_still_gets_simplified_chinese(client: TestClient) -> None:
+    response = await client.post("/api/chat", json={"open": True}, headers={"Accept-Language": "en-US,en"})
+    said = "\n".join(r["text"] for r in (await response.json())["replies"])
+    assert "请输入您的姓名" in said

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Message ids appear as string literals like "reg.ask_name" passed to texts(...) or as *_key fields.
 ID_PATTERN = re.compile(
     r"""["']((?:reg|nav|engine|input|router|help|cmd|me|role|users|error|web|pf|sc|drafts|mine|filing|status"""
-    r"""|access|menu|date|amount|multi|files|milestones|confirm|link|rv|queue|delivery|rect|tr|digest|up|rem|visit|close)\.[a-z_.]+|greeting)["']"""
+    r"""|access|menu|date|amount|multi|files|milestones|confirm|link|rv|queue|delivery|rect|tr|digest|up|rem|visit|close|lang)\.[a-z_.]+|greeting)["']"""
 )
 
 
@@ -111,9 +111,39 @@ def test_unknown_id_is_an_error_not_a_silent_blank() -> None:
         ("zh-CN,zh;q=0.9", "zh_CN"),
         ("en-US", "en"),
         ("en", "en"),
+        ("zh-TW", "zh_TW"),
+        ("zh-hk", "zh_TW"),
+        ("zh-Hant-TW", "zh_TW"),
+        ("zh", "zh_CN"),
+        ("zh-SG", "zh_CN"),
         (None, "zh_CN"),
         ("fr", "zh_CN"),
     ],
 )
 def test_telegram_language_codes_pick_a_catalog(code: str | None, expected: str) -> None:
     assert normalize_locale(code) == expected
+
+
+# Characters that exist only in the Simplified script, common in these texts.
+SIMPLIFIED_ONLY = set("这为个们报备纪检监审错纠门问题说请点击开关给认证单须应该")
+
+
+def test_traditional_chinese_is_written_in_traditional_characters() -> None:
+    leaked = {
+        key: sorted(set(text) & SIMPLIFIED_ONLY)
+        for key, text in catalog("zh_TW").items()
+        if set(text) & SIMPLIFIED_ONLY
+    }
+    assert leaked == {}
+    # And it is a translation, not a copy: most texts differ from their Simplified source.
+    base = catalog(DEFAULT_LOCALE)
+    same = [
+        k for k, text in catalog("zh_TW").items() if text == base[k] and set(text) - set(string.printable)
+    ]
+    assert len(same) < len(base) // 5
+
+
+def test_no_catalog_keeps_messages_the_code_no_longer_has() -> None:
+    base = set(catalog(DEFAULT_LOCALE))
+    for locale in LOCALES:
+        assert sorted(set(catalog(locale)) - base) == [], locale

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from bot import reminders_cli, selfcheck_cli
 from bot.clock import SystemClock
@@ -16,6 +17,7 @@ from bot.services.admin import GRANTABLE_ROLES, AdminError
 from dialogs.directory import DirectoryError
 from dialogs.policy.pack import PackError
 from storage import migrate
+from storage.backup import BackupError, backup_database
 from storage.database import Database
 from storage.migrate import SchemaError
 
@@ -32,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db.add_parser("upgrade", help="migrate the database to the newest schema")
     upgrade.add_argument("--revision", default="head")
     db.add_parser("current", help="show the database's schema revision")
+    backup = db.add_parser("backup", help="copy the SQLite database while it is in use (online backup)")
+    backup.add_argument("--out", type=Path, required=True, help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     admin = sub.add_parser("admin", help="roles").add_subparsers(dest="admin_command", required=True)
     for name, text in (("grant", "give a role"), ("revoke", "take a role away")):
@@ -83,6 +88,15 @@ async def _db_current(settings: Settings) -> int:
         "up to date" if found.up_to_date else ("unknown to this code" if not found.known else "needs upgrade")
     )
     print(f"current: {found.current or 'empty'}  head: {found.head}  ({state})")
+    return 0
+
+
+def _db_backup(settings: Settings, out: Path, *, force: bool) -> int:
+    try:
+        result = backup_database(settings.effective_database_url, out, force=force)
+    except BackupError as exc:
+        return _fail(str(exc))
+    print(result.describe())
     return 0
 
 
@@ -140,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         return _fail(f"configuration error: {exc}")
     configure_logging(settings.log_level, settings.log_format)
+    if args.command == "db" and args.db_command == "backup":
+        # sqlite3's backup API is synchronous and needs no engine, so no event loop either; nor a
+        # schema check: a database of any revision, even one newer than this code, can be saved.
+        return _db_backup(settings, args.out, force=args.force)
     action: Callable[[], Awaitable[int | None]]
     if args.command == "run":
         action = lambda: serve(settings)  # noqa: E731

@@ -1,0 +1,93 @@
+"""Telegram webhook delivery on the program's own aiohttp server (RONGCUO_TELEGRAM_MODE=webhook).
+
+Two secrets guard the endpoint: the last path segment, and the X-Telegram-Bot-Api-Secret-Token
+header Telegram sends back. Both derive from one configured secret, so a path that leaks into a
+proxy's log does not also give away the header. An update that passes is queued to the PTB
+Application (started without an Updater) and answered at once: Telegram waits for our answer
+before it sends the next update, and retries what it thinks we missed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+
+import structlog
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+log = structlog.get_logger(__name__)
+
+PATH_PREFIX = "/telegram/webhook/"
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+APPLICATION_KEY = web.AppKey("telegram_application", Application)
+SECRETS_KEY = web.AppKey("webhook_secrets", tuple)
+
+
+def path_secret(secret: str) -> str:
+    return _derive(secret, "path")
+
+
+def header_token(secret: str) -> str:
+    # Telegram accepts 1-256 characters of A-Z a-z 0-9 _ -: a hex digest fits.
+    return _derive(secret, "header")
+
+
+def _derive(secret: str, purpose: str) -> str:
+    return hmac.new(secret.encode(), f"rongcuo.webhook.{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
+def webhook_url(base_url: str, secret: str) -> str:
+    return f"{base_url.rstrip('/')}{PATH_PREFIX}{path_secret(secret)}"
+
+
+async def receive(request: web.Request) -> web.Response:
+    expected_path, expected_header = request.app[SECRETS_KEY]
+    given_path = request.match_info["secret"]
+    given_header = request.headers.get(HEADER, "")
+    # Both compared in constant time and both always compared, so timing says nothing about which failed.
+    path_ok = secrets.compare_digest(given_path.encode(), expected_path.encode())
+    header_ok = secrets.compare_digest(given_header.encode(), expected_header.encode())
+    if not (path_ok and header_ok):
+        log.warning("webhook.refused", path_ok=path_ok, header_ok=header_ok, peer=request.remote)
+        return web.json_response({"error": "forbidden"}, status=403)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return web.json_response({"error": "request body too large"}, status=413)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"error": "body is not valid JSON"}, status=400)
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return web.json_response({"error": "body is not a Telegram update"}, status=400)
+    application = request.app[APPLICATION_KEY]
+    try:
+        update = Update.de_json(data, application.bot)
+    except Exception:
+        log.warning("webhook.bad_update", update_id=data.get("update_id"))
+        return web.json_response({"error": "body is not a Telegram update"}, status=400)
+    await application.update_queue.put(update)
+    return web.json_response({"ok": True})
+
+
+def install(app: web.Application, application: Application, secret: str) -> None:
+    """Add the webhook route; call before the aiohttp app starts (its router is frozen then)."""
+    app[APPLICATION_KEY] = application
+    app[SECRETS_KEY] = (path_secret(secret), header_token(secret))
+    app.router.add_post(PATH_PREFIX + "{secret}", receive)
+
+
+async def register(application: Application, base_url: str, secret: str) -> None:
+    """Tell Telegram where to deliver. Left in place at stop: other processes may serve the same hook."""
+    await application.bot.set_webhook(
+        url=webhook_url(base_url, secret),
+        secret_token=header_token(secret),
+        allowed_updates=ALLOWED_UPDATES,
+    )
+    log.info("webhook.registered", base_url=base_url)

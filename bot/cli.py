@@ -8,7 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot import reminders_cli, selfcheck_cli
+from bot import directory_cli, export_cli, reminders_cli, selfcheck_cli, stats_cli
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import configure_logging
@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--jurisdiction", help="county/district code (officers)")
     listing = admin.add_parser("list", help="list users and their roles")
     listing.add_argument("--role", choices=(*GRANTABLE_ROLES, "cadre"))
+    move = admin.add_parser("move", help="move an officer from one county/district to another")
+    move.add_argument("--telegram-id", type=int, required=True)
+    move.add_argument("--from", dest="from_code", required=True, help="county/district code now")
+    move.add_argument("--to", dest="to_code", required=True, help="county/district code from now on")
 
     county = admin.add_parser("jurisdiction", help="a county's officers' group chat and lead officer")
     county.add_argument("--code", required=True, help="county/district code")
@@ -53,9 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--group-chat-id", help="Telegram group chat id for digests of new filings")
     group.add_argument("--no-group", action="store_true", help="stop sending digests")
     county.add_argument("--lead-telegram-id", type=int, help="the lead officer (escalations)")
+    invite = admin.add_parser("invite", help="print a one-time web sign-in link for a person")
+    invite.add_argument("--name", required=True, help="the person's name, e.g. 张三")
+    invite.add_argument("--unit", required=True, help="their unit's code in the organisation directory")
+    invite.add_argument("--role", choices=GRANTABLE_ROLES, help="a role beyond cadre")
+    invite.add_argument("--jurisdiction", help="county/district code (officers)")
 
     selfcheck_cli.add_parser(sub)
     reminders_cli.add_parser(sub)
+    directory_cli.add_parser(sub)
+    export_cli.add_parser(sub)
+    stats_cli.add_parser(sub)
     return parser
 
 
@@ -114,6 +126,16 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> int:
             if not removed:
                 return _fail(f"Telegram user {args.telegram_id} does not hold {args.role}", code=1)
             print(f"revoked {args.role} from Telegram user {args.telegram_id}")
+        elif args.admin_command == "move":
+            await admin.move(args.telegram_id, args.from_code, args.to_code, by="cli")
+            print(f"moved officer Telegram user {args.telegram_id} from {args.from_code} to {args.to_code}")
+        elif args.admin_command == "invite":
+            assert runtime.invitations is not None
+            created = await runtime.invitations.create(
+                args.name, args.unit, args.role, args.jurisdiction, by="cli"
+            )
+            until = created.expires_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            print(f"{created.link}\nvalid once, until {until}")
         elif args.admin_command == "jurisdiction":
             print(
                 await admin.configure_jurisdiction(
@@ -169,11 +191,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     elif args.command == "reminders":
         action = lambda: reminders_cli.run(settings, args)  # noqa: E731
+    elif args.command == "directory":
+        action = lambda: directory_cli.run(settings, args)  # noqa: E731
+    elif args.command == "export":
+        action = lambda: export_cli.run(settings, args)  # noqa: E731
+    elif args.command == "stats":
+        action = lambda: stats_cli.run(settings, args)  # noqa: E731
     else:
         action = lambda: _admin(settings, args)  # noqa: E731
     try:
         return asyncio.run(action()) or 0  # type: ignore[arg-type]
-    except (SchemaError, AdminError, DirectoryError, PackError, reminders_cli.TimeError) as exc:
+    except (
+        SchemaError,
+        AdminError,
+        DirectoryError,
+        PackError,
+        reminders_cli.TimeError,
+        directory_cli.DirectoryCliError,
+        export_cli.ExportError,
+        stats_cli.StatsArgumentError,
+    ) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

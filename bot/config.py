@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
@@ -32,6 +32,14 @@ class Settings(BaseSettings):
         None, description="Bot API file base URL; default derived from telegram_api_url."
     )
     telegram_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = Field(
+        None,
+        validate_default=True,
+        description="Public https base URL Telegram posts to in webhook mode (the path is added).",
+    )
+    webhook_secret: str | None = Field(
+        None, description="Secret of the webhook path and header; default: generated into data_dir."
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     timezone: str = "Asia/Shanghai"
@@ -63,6 +71,25 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
+    public_url: str = Field(
+        "http://127.0.0.1:8080", description="Base URL people open; invitation links start with it."
+    )
+    invite_hours: float = Field(72, gt=0, le=24 * 90, description="How long an invitation link stays valid.")
+    web_open_registration: bool = Field(
+        True,
+        description="Anyone opening the web chat may register; set false in production so only "
+        "invitation links and /link codes let people in.",
+    )
+    api_tokens: str = Field(
+        "", description="Bearer tokens of the bridge API, comma-separated `name:token` pairs."
+    )
+    rate_session: str = Field("30/10", description="Requests per seconds for one web session or bridge.")
+    rate_ip: str = Field("120/60", description="Requests per seconds for one client IP address.")
+    trusted_proxies: str = Field(
+        "127.0.0.1,::1",
+        description="Comma-separated proxy IPs whose X-Forwarded-For is believed (nginx on this host).",
+    )
+    upload_max_mb: int = Field(20, ge=1, le=20, description="Largest web upload, in MB (Telegram's is 20).")
 
     @field_validator("timezone")
     @classmethod
@@ -76,6 +103,17 @@ class Settings(BaseSettings):
     @field_validator("telegram_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            if info.data.get("telegram_mode") == "webhook":
+                raise ValueError("required when RONGCUO_TELEGRAM_MODE=webhook")
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value

@@ -8,29 +8,37 @@ import secrets
 import signal
 import socket
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 
 import structlog
 from aiohttp import web
 from telegram import Bot
 
+from bot.channels import webhook
 from bot.channels.telegram import TelegramChannel, build_application
 from bot.channels.web import create_web_app
+from bot.channels.web_security import WebSecurity
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.dispatcher import OutboxDispatcher
 from bot.delivery.limiter import RateLimiter
+from bot.metrics import Metrics
 from bot.quiet_hours import QuietHours
 from bot.scheduler import build_scheduler
-from bot.services.admin import AdminService, users_command
+from bot.services.admin import AdminService
 from bot.services.calls import Environment
 from bot.services.conversation import ConversationService
 from bot.services.delivery_events import DeliveryEvents
 from bot.services.digest import send_digests
-from bot.services.directory import load_directory, read_directory_file, sync_directory
+from bot.services.directory import LiveDirectory, load_directory, read_directory_file, startup_sync
+from bot.services.directory_import import DirectoryImports
+from bot.services.files import FileStore, telegram_reader
+from bot.services.invitations import InvitationService, InviteSettings
 from bot.services.reminders.tick import ReminderTick, plan_draft_nudges
+from bot.services.stats.rollup import ROLLUP_SECONDS, refresh_rollup
 from bot.workdays import WorkCalendar
 from dialogs.directory import OrgDirectory
+from dialogs.flows.admin import CheckDirectoryFile
 from dialogs.policy.pack import PolicyPack, load_pack
 from storage import migrate
 from storage.database import Database
@@ -38,13 +46,21 @@ from storage.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 DRAFT_SCAN_SECONDS = 600
+DIRECTORY_RELOAD_SECONDS = 60
 
 
 def secret_key(settings: Settings) -> str:
     """The configured key, or one generated once and kept (owner-only) in the data directory."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = settings.data_dir / "secret.key"
+    return settings.secret_key or _kept_secret(settings, "secret.key")
+
+
+def webhook_secret(settings: Settings) -> str:
+    """Like the web key; several processes behind one webhook must share it (set it, or share data_dir)."""
+    return settings.webhook_secret or _kept_secret(settings, "webhook.secret")
+
+
+def _kept_secret(settings: Settings, name: str) -> str:
+    path = settings.data_dir / name
     if path.exists():
         return path.read_text().strip()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,13 +76,24 @@ class Runtime:
     settings: Settings
     clock: Clock
     database: Database
-    directory: OrgDirectory
+    live: LiveDirectory
     conversations: ConversationService
     admin: AdminService
+    files: FileStore
+    invitations: InvitationService | None = None
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.conversations.metrics
 
     @property
     def env(self) -> Environment:
         return self.conversations.env
+
+    @property
+    def directory(self) -> OrgDirectory:
+        # Read at each use: an import replaces it while the program runs.
+        return self.live()
 
     def reminder_tick(self) -> ReminderTick:
         quiet = QuietHours(
@@ -101,16 +128,28 @@ async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runti
     policy = load_pack(settings.policy_pack)
     file_directory = read_directory_file(settings.org_directory)
     database = await open_database(settings)
-    added, updated, deactivated = await sync_directory(database, file_directory)
-    if added or updated or deactivated:
-        log.info("directory.synced", added=added, updated=updated, deactivated=deactivated)
-    directory = await load_directory(database)
+    synced = await startup_sync(database, file_directory)
+    if synced is None:
+        log.info("directory.file_not_synced", reason="a directory was imported; import again to change it")
+    elif any(synced):
+        log.info("directory.synced", added=synced[0], updated=synced[1], deactivated=synced[2])
+    live = LiveDirectory(await load_directory(database))
     env = Environment(policy=policy, calendar=WorkCalendar(settings.workday_overrides), tz=settings.tz)
     await remember_policy(database, policy, clock)
-    conversations = ConversationService(database, lambda: directory, clock, env)
-    conversations.add_command("users", users_command)
-    admin = AdminService(database, directory, clock)
-    return Runtime(settings, clock, database, directory, conversations, admin)
+    conversations = ConversationService(database, live, clock, env)
+    files = FileStore(settings.data_dir / "uploads")
+    imports = DirectoryImports(live, files)
+    conversations.add_command("import", imports.command)
+    conversations.add_effect(CheckDirectoryFile, imports.received)
+    admin = AdminService(database, live, clock)
+    invitations = InvitationService(
+        database,
+        live,
+        clock,
+        InviteSettings(settings.public_url, timedelta(hours=settings.invite_hours)),
+    )
+    conversations.add_command("invite", invitations.command)
+    return Runtime(settings, clock, database, live, conversations, admin, files, invitations)
 
 
 async def remember_policy(database: Database, policy: PolicyPack, clock: Clock) -> None:
@@ -136,7 +175,9 @@ def start_delivery(runtime: Runtime, bot: Bot, stop: asyncio.Event) -> asyncio.T
         max_attempts=runtime.settings.outbox_max_attempts,
         on_unreachable=events.unreachable,
         on_dead=events.dead,
+        metrics=runtime.metrics,
     )
+    runtime.metrics.dispatching = True
     return asyncio.create_task(dispatcher.run(stop), name="outbox-dispatcher")
 
 
@@ -157,26 +198,37 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         runtime.clock,
         secret_key(settings),
         settings.data_dir / "uploads",
+        security=WebSecurity.from_settings(settings),
+        invitations=runtime.invitations,
     )
+    telegram: TelegramChannel | None = None
+    polling = settings.telegram_mode == "polling"
+    if settings.telegram_token:
+        application = build_application(
+            settings.telegram_token,
+            settings.telegram_api_url,
+            settings.effective_file_url,
+            polling=polling,
+        )
+        telegram = TelegramChannel(application, runtime.conversations, runtime.clock)
+        if not polling:
+            # The route must exist before the server starts: aiohttp freezes the router then.
+            webhook.install(app, application, webhook_secret(settings))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     log.info("web.started", url=f"http://{settings.http_host}:{settings.http_port}/")
 
-    telegram: TelegramChannel | None = None
     dispatching: asyncio.Task[None] | None = None
     try:
-        if settings.telegram_token:
-            polling = settings.telegram_mode == "polling"
-            application = build_application(
-                settings.telegram_token,
-                settings.telegram_api_url,
-                settings.effective_file_url,
-                polling=polling,
-            )
-            telegram = TelegramChannel(application, runtime.conversations, runtime.clock)
+        if telegram is not None:
+            application = telegram.application
+            runtime.files.telegram = telegram_reader(application.bot)
             await telegram.start(polling=polling)
+            if not polling:
+                assert settings.webhook_url is not None  # the settings refuse webhook mode without it
+                await webhook.register(application, settings.webhook_url, webhook_secret(settings))
             dispatching = start_delivery(runtime, application.bot, stop)
         else:
             log.info("telegram.disabled", reason="RONGCUO_TELEGRAM_TOKEN is not set")
@@ -190,12 +242,17 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 ),
                 # Reminders that fell due while the program was down go out on the first tick.
                 ("reminders", reminders.run, settings.reminder_seconds),
+                # An import made by another process (or the command line) reaches this one.
+                ("directory", lambda: runtime.live.reload(runtime.database), DIRECTORY_RELOAD_SECONDS),
                 (
                     "draft-nudges",
                     lambda: plan_draft_nudges(runtime.database, runtime.clock),
                     DRAFT_SCAN_SECONDS,
                 ),
-            ]
+                # Keeps what /stats must refresh before counting down to a slice or two.
+                ("stats-rollup", lambda: refresh_rollup(runtime.database, runtime.clock), ROLLUP_SECONDS),
+            ],
+            runtime.metrics,
         )
         scheduler.start()
         await stop.wait()

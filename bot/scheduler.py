@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.metrics import Metrics
+
 log = structlog.get_logger(__name__)
 
 Tick = Callable[[], Awaitable[object]]
 
 
-def build_scheduler(ticks: list[tuple[str, Tick, float]]) -> AsyncIOScheduler:
+def build_scheduler(ticks: list[tuple[str, Tick, float]], metrics: Metrics | None = None) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     for name, tick, seconds in ticks:
 
@@ -23,6 +25,12 @@ def build_scheduler(ticks: list[tuple[str, Tick, float]]) -> AsyncIOScheduler:
                 await tick()
             except Exception:  # a failing tick must not stop the next one
                 log.exception("scheduler.tick_failed", tick=name)
+                if metrics is not None:
+                    metrics.error(f"tick:{name}")
+                return
+            # Only a completed run counts: a tick failing every time is as stale as one not running.
+            if metrics is not None:
+                metrics.ticked(name)
 
         # One run at a time per tick; a late run is merged into the next rather than piling up.
         # The first run is at start: whatever fell due while the program was down goes out now.
@@ -35,4 +43,6 @@ def build_scheduler(ticks: list[tuple[str, Tick, float]]) -> AsyncIOScheduler:
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
+        if metrics is not None:
+            metrics.tick_intervals[name] = seconds
     return scheduler

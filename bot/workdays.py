@@ -17,6 +17,14 @@ import yaml
 
 log = structlog.get_logger(__name__)
 
+# Office hours of a working day (local time): the clock that "hours to initial review" runs on.
+# Morning 09:00-12:00 and afternoon 13:30-17:30 make 7 hours a working day.
+OFFICE_HOURS: tuple[tuple[time, time], ...] = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
+HOURS_PER_WORKDAY = sum(
+    (datetime.combine(date.min, end) - datetime.combine(date.min, start)).total_seconds() / 3600
+    for start, end in OFFICE_HOURS
+)
+
 
 class WorkCalendar:
     def __init__(self, overrides: Path | None = None) -> None:
@@ -74,3 +82,24 @@ class WorkCalendar:
         for _ in range(count):
             day = self.previous_workday(day)
         return day
+
+    def work_hours_between(self, start: datetime, end: datetime, tz: ZoneInfo) -> float:
+        """Office hours (OFFICE_HOURS on working days, local time `tz`) between two instants.
+
+        What falls at night, over lunch, on weekends or on holidays does not count, and adjusted
+        working weekends do; 0 when `end` is not after `start`.
+        """
+        if end <= start:
+            return 0.0
+        start_local, end_local = start.astimezone(tz), end.astimezone(tz)
+        seconds = 0.0
+        day = start_local.date()
+        while day <= end_local.date():
+            if self.is_workday(day):
+                for opens, closes in OFFICE_HOURS:
+                    lo = max(start_local, datetime.combine(day, opens, tz))
+                    hi = min(end_local, datetime.combine(day, closes, tz))
+                    if hi > lo:
+                        seconds += (hi - lo).total_seconds()
+            day += timedelta(days=1)
+        return seconds / 3600

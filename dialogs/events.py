@@ -20,6 +20,8 @@ class Text(Event):
 class Command(Event):
     name: str
     args: str = ""
+    # The document this command was the caption of (`/import` sent with its file).
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,18 @@ class Unsupported(Event):
 @dataclass(frozen=True, slots=True)
 class Open(Event):
     """The user opened the chat (web page load): show where they are without starting anything new."""
+
+
+# Commands that take the document they are the caption of; any other caption is ignored.
+FILE_COMMANDS = frozenset({"import"})
+
+
+def parse_document(attachment: Attachment, caption: str | None) -> Event:
+    """A document, or the command its caption names when that command takes a file."""
+    captioned = parse_text(attachment.at, caption or "")
+    if isinstance(captioned, Command) and captioned.name in FILE_COMMANDS:
+        return Command(attachment.at, captioned.name, captioned.args, attachment)
+    return attachment
 
 
 def parse_text(at: datetime, raw: str) -> Event:

@@ -35,6 +35,14 @@ COMMANDS: tuple[MenuCommand, ...] = (
     MenuCommand("queue", "cmd.queue", "officer", on_start_menu=True),
     MenuCommand("visits", "cmd.visits", "officer", on_start_menu=True),
     MenuCommand("users", "cmd.users", "admin", on_start_menu=True),
+    MenuCommand("grant", "cmd.grant", "admin"),
+    MenuCommand("revoke", "cmd.revoke", "admin"),
+    MenuCommand("move", "cmd.move", "admin"),
+    MenuCommand("invite", "inv.cmd", "admin"),
+    MenuCommand("import", "cmd.import", "admin"),
+    MenuCommand("audit", "cmd.audit", "officer|admin"),
+    MenuCommand("stats", "stats.cmd", "officer|admin", on_start_menu=True),
+    MenuCommand("export", "export.cmd", "officer|admin"),
     MenuCommand("link", "cmd.link", ANYONE),
     MenuCommand("lang", "cmd.lang", ANYONE),
     MenuCommand("resume", "cmd.resume", REGISTERED, hidden=True),
@@ -69,7 +77,8 @@ def _allowed(command: MenuCommand, viewer: Viewer) -> bool:
         return True
     if command.audience == REGISTERED:
         return viewer.registered
-    return viewer.registered and viewer.has_role(command.audience)
+    # "officer|admin": any one of these roles will do.
+    return viewer.registered and any(viewer.has_role(r) for r in command.audience.split("|"))
 
 
 def commands_for(viewer: Viewer) -> list[MenuCommand]:

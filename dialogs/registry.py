@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from dialogs.engine import Dialog
-from dialogs.flows import closing, prefiling, rectification, review, selfcheck, tolerance, updates, visits
+from dialogs.flows import (
+    admin,
+    closing,
+    prefiling,
+    rectification,
+    review,
+    selfcheck,
+    tolerance,
+    updates,
+    visits,
+)
 from dialogs.flows.registration import REGISTRATION
 from dialogs.policy.pack import PolicyPack
 
@@ -21,6 +31,7 @@ def dialogs_for(pack: PolicyPack | None) -> dict[str, Dialog]:
             *updates.DIALOGS,
             *visits.DIALOGS,
             *closing.DIALOGS,
+            *admin.DIALOGS,
         )
     }
     if pack is None:

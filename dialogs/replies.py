@@ -13,11 +13,24 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file the bot sends (an export, a chart): the bytes themselves, so this layer stays pure."""
+
+    kind: str  # "photo" (shown inline) or "document" (downloaded)
+    filename: str
+    content: bytes = field(repr=False)
+    mime: str = "application/octet-stream"
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     # Replaces the message whose button was pressed (a toggled checkbox), instead of adding one.
     edit: bool = False
+    # Sent with the text; channels decide how (Telegram uploads it, the web page links to it).
+    attachment: OutgoingFile | None = None
 
     def to_json(self) -> dict[str, object]:
         return {

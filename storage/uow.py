@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.database import Database
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dialog_states import DialogStateRepository
+from storage.repositories.exports import ExportRepository
 from storage.repositories.filings import FilingMessageRepository, FilingRepository
+from storage.repositories.invitations import InvitationRepository
 from storage.repositories.org_units import OrgUnitRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.rectifications import RectificationRepository
@@ -17,6 +19,7 @@ from storage.repositories.reminders import ReminderRepository
 from storage.repositories.reviews import ToleranceReviewRepository
 from storage.repositories.selfchecks import SelfCheckRepository
 from storage.repositories.settings import JurisdictionSettingRepository
+from storage.repositories.stats import StatsRepository
 from storage.repositories.users import LinkRepository, UserRepository
 from storage.repositories.visits import ReturnVisitRepository
 
@@ -25,6 +28,7 @@ class UnitOfWork:
     session: AsyncSession
     users: UserRepository
     links: LinkRepository
+    invitations: InvitationRepository
     dialog_states: DialogStateRepository
     org_units: OrgUnitRepository
     audit: AuditRepository
@@ -37,6 +41,8 @@ class UnitOfWork:
     reminders: ReminderRepository
     settings: JurisdictionSettingRepository
     visits: ReturnVisitRepository
+    stats: StatsRepository
+    exports: ExportRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -45,6 +51,7 @@ class UnitOfWork:
         self.session = self._database.sessions()
         self.users = UserRepository(self.session)
         self.links = LinkRepository(self.session)
+        self.invitations = InvitationRepository(self.session)
         self.dialog_states = DialogStateRepository(self.session)
         self.org_units = OrgUnitRepository(self.session)
         self.audit = AuditRepository(self.session)
@@ -57,6 +64,8 @@ class UnitOfWork:
         self.reminders = ReminderRepository(self.session)
         self.settings = JurisdictionSettingRepository(self.session)
         self.visits = ReturnVisitRepository(self.session)
+        self.stats = StatsRepository(self.session)
+        self.exports = ExportRepository(self.session)
         return self
 
     async def __aexit__(
@@ -71,3 +80,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+
+    @property
+    def database(self) -> Database:
+        """For work that must outlive this transaction (an export reads in short ones of its own)."""
+        return self._database

@@ -6,6 +6,8 @@ the conversation service, which reads and writes the user's row, so any process 
 
 from __future__ import annotations
 
+import time
+
 import structlog
 from telegram import (
     BotCommand,
@@ -13,10 +15,11 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -28,9 +31,10 @@ from telegram.ext import (
 
 from bot.clock import Clock
 from bot.services.conversation import ConversationService, Handled, Incoming
+from bot.services.jobs import Job
 from dialogs import menus
 from dialogs.context import Viewer
-from dialogs.events import Attachment, Event, Press, Unsupported, parse_text
+from dialogs.events import Attachment, Event, Press, Unsupported, parse_document, parse_text
 from dialogs.replies import Reply
 from dialogs.texts import DEFAULT_LOCALE, LOCALES, Texts
 
@@ -38,6 +42,7 @@ log = structlog.get_logger(__name__)
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 
 # Message kinds the dialogs cannot use; each gets a polite "this step needs ..." answer.
 _UNSUPPORTED = (
@@ -70,7 +75,8 @@ def to_event(message: Message, clock: Clock) -> Event:
         return parse_text(now, message.text)
     if message.document is not None:
         doc = message.document
-        return Attachment(now, "document", doc.file_id, doc.file_name, doc.mime_type, doc.file_size)
+        attachment = Attachment(now, "document", doc.file_id, doc.file_name, doc.mime_type, doc.file_size)
+        return parse_document(attachment, message.caption)
     if message.photo:
         largest = message.photo[-1]
         return Attachment(now, "photo", largest.file_id, None, "image/jpeg", largest.file_size)
@@ -106,6 +112,10 @@ def bot_commands(viewer: Viewer, locale: str) -> list[BotCommand]:
 
 
 class TelegramChannel:
+    # Seconds between two edits of a progress message: Telegram limits edits like messages, and
+    # nobody reads a percentage that changes faster. The last state is always shown.
+    PROGRESS_INTERVAL = 1.0
+
     def __init__(self, application: Application, service: ConversationService, clock: Clock) -> None:
         self.application = application
         self._service = service
@@ -227,15 +237,79 @@ class TelegramChannel:
                 await self._service.remember_menu(handled.identity_id, handled.menu_key)
             except TelegramError as exc:
                 log.warning("telegram.menu_failed", chat_id=chat_id, error=str(exc))
-        for reply in handled.replies:
-            chunks = split_text(reply.text)
-            for index, chunk in enumerate(chunks):
-                markup = keyboard(reply) if index == len(chunks) - 1 else None
-                try:
-                    await self.application.bot.send_message(chat_id, chunk, reply_markup=markup)
-                except Forbidden:
-                    log.info("telegram.user_blocked_bot", chat_id=chat_id)
-                    return
+        if not await self._send(chat_id, handled.replies):
+            return
+        if handled.job is not None:
+            # Not awaited here: updates are handled one at a time, and a long export must not hold
+            # up everybody else's. PTB awaits such tasks when the application stops.
+            self.application.create_task(self._run_job(chat_id, handled.job))
+
+    async def _send(self, chat_id: int, replies: list[Reply]) -> bool:
+        """Send replies in order; False when the person has blocked the bot."""
+        bot = self.application.bot
+        try:
+            for reply in replies:
+                file = reply.attachment
+                caption = reply.text if file is not None and len(reply.text) <= MAX_CAPTION else None
+                chunks = split_text(reply.text) if reply.text and caption is None else []
+                for index, chunk in enumerate(chunks):
+                    last = index == len(chunks) - 1 and file is None
+                    await bot.send_message(chat_id, chunk, reply_markup=keyboard(reply) if last else None)
+                if file is None:
+                    continue
+                upload = InputFile(file.content, filename=file.filename)
+                markup = keyboard(reply)
+                if file.kind == "photo":
+                    await bot.send_photo(chat_id, upload, caption=caption, reply_markup=markup)
+                else:
+                    await bot.send_document(chat_id, upload, caption=caption, reply_markup=markup)
+        except Forbidden:
+            log.info("telegram.user_blocked_bot", chat_id=chat_id)
+            return False
+        return True
+
+    async def _run_job(self, chat_id: int, job: Job) -> None:
+        """Show the job's progress by editing one message, then send what it produced."""
+        bot = self.application.bot
+        try:
+            message = await bot.send_message(chat_id, job.started)
+        except TelegramError as exc:
+            log.info("telegram.job_not_started", chat_id=chat_id, error=str(exc))
+            return
+        shown, pending, last_edit = job.started, "", time.monotonic()
+
+        async def edit(text: str) -> None:
+            nonlocal shown, last_edit
+            try:
+                await bot.edit_message_text(
+                    split_text(text)[0], chat_id=chat_id, message_id=message.message_id
+                )
+            except RetryAfter:
+                return  # progress is a courtesy: skip this state rather than wait
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    log.warning("telegram.progress_edit_failed", error=str(exc))
+            except TelegramError as exc:
+                log.info("telegram.progress_edit_failed", error=str(exc))
+                return
+            shown, last_edit = text, time.monotonic()
+
+        async def progress(text: str) -> None:
+            nonlocal pending
+            pending = text
+            if text != shown and time.monotonic() - last_edit >= self.PROGRESS_INTERVAL:
+                await edit(text)
+
+        try:
+            replies = await job.run(progress)
+        except Exception:
+            log.exception("telegram.job_failed", chat_id=chat_id)
+            await edit(job.failed)
+            return
+        if pending and pending != shown:
+            await edit(pending)
+        await self._send(chat_id, replies)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram.handler_error", error=repr(context.error), exc_info=context.error)
+        self._service.metrics.error("telegram")

@@ -41,6 +41,9 @@ KINDS = (
     Kind("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx", (_ZIP,), "document"),
     Kind("application/zip", ".zip", (_ZIP,), "document"),
     Kind("text/plain", ".txt", (), "document"),
+    # The organisation directory an administrator imports (/import); checked as UTF-8 text.
+    Kind("application/yaml", ".yaml", (), "document"),
+    Kind("application/x-yaml", ".yml", (), "document"),
 )
 _BY_MIME = {k.mime: k for k in KINDS}
 _BY_EXTENSION = {k.extension: k for k in KINDS} | {".jpeg": _BY_MIME["image/jpeg"]}

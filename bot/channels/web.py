@@ -6,20 +6,27 @@ session id as external id, so it goes through the same conversation service as T
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from aiohttp import BodyPartReader, web
 from itsdangerous import BadSignature, Signer
 
-from bot.channels import uploads
+from bot.channels import ops, uploads, web_files, web_security
 from bot.clock import Clock
+from bot.services import invitations
 from bot.services.conversation import ConversationService, Handled, Incoming
+from bot.services.invitations import InvitationService
+from bot.services.jobs import Job, no_progress
 from dialogs.events import Attachment, Event, Open, Press, parse_text
+from dialogs.replies import Reply
 from dialogs.texts import Texts
 from storage.database import Database
 
@@ -36,6 +43,9 @@ SIGNER_KEY = web.AppKey("signer", Signer)
 CLOCK_KEY = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
 DATABASE_KEY = web.AppKey("database", Database)
 UPLOAD_DIR_KEY = web.AppKey("upload_dir", Path)
+FILES_DIR_KEY = web.AppKey("files_dir", Path)
+# chat.js gives up on a request after 45 s and sends it again: a job must answer before that.
+JOB_SECONDS = 40
 
 _texts = Texts()
 
@@ -76,9 +86,16 @@ def _set_session(request: web.Request, response: web.StreamResponse, session_id:
 
 
 async def index(request: web.Request) -> web.Response:
-    response = web.Response(body=_static("index.html"), content_type="text/html", charset="utf-8")
-    if _session_id(request) is None:
-        _set_session(request, response, secrets.token_urlsafe(18))
+    session_id = _session_id(request)
+    fresh = session_id is None
+    session_id = session_id or secrets.token_urlsafe(18)
+    signer = request.app[SIGNER_KEY]
+    token = web_security.csrf_token(signer, session_id)
+    page = _static("index.html").replace(b'name="csrf-token" content=""', f'name="csrf-token" content="{token}"'.encode())
+    response = web.Response(body=page, content_type="text/html", charset="utf-8")
+    if fresh:
+        _set_session(request, response, session_id)
+    web_security.set_csrf_cookie(request, response, signer, session_id)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -132,6 +149,11 @@ async def _converse(request: web.Request, event: Event) -> web.Response:
     fresh = session_id is None
     if session_id is None:
         session_id = secrets.token_urlsafe(18)
+    if not request.app[web_security.SECURITY_KEY].open_registration and not await invitations.admitted(
+        request.app[DATABASE_KEY], CHANNEL, session_id, event
+    ):
+        closed = {"replies": [Reply(_texts("inv.closed")).to_json()], "commands": []}
+        return web.json_response(closed, dumps=_dumps)
     # Accept-Language is heeded only for Chinese: browsers in government offices often report en-US
     # whatever their user reads, while a zh-TW or zh-HK browser is a real hint. /lang decides after.
     language = request.headers.get("Accept-Language", "").split(",")[0].strip()
@@ -144,21 +166,74 @@ async def _converse(request: web.Request, event: Event) -> web.Response:
             language_code=language if language.lower().startswith("zh") else None,
         )
     )
+    if handled.job is not None:
+        # No push and no second message to edit: the request waits for the result (see chat.js).
+        handled.replies = [*handled.replies, *await _run_job(handled.job)]
     # The web has no push: what others sent this person (officers' notices, decisions) comes with
     # their next exchange, after the answer to what they just did.
     handled.replies = [*handled.replies, *await service.inbox(CHANNEL, session_id)]
-    response = web.json_response(_payload(handled), dumps=_dumps)
+    now = request.app[CLOCK_KEY].now()
+    payload = await _payload(handled, request.app[FILES_DIR_KEY], session_id, now)
+    response = web.json_response(payload, dumps=_dumps)
     if fresh:
         _set_session(request, response, session_id)
     return response
 
 
-def _payload(handled: Handled) -> dict[str, Any]:
+async def _run_job(job: Job) -> list[Reply]:
+    try:
+        return await asyncio.wait_for(job.run(no_progress), JOB_SECONDS)
+    except TimeoutError:
+        log.warning("web.job_too_slow", seconds=JOB_SECONDS)
+        return [Reply(job.too_slow or job.failed)]
+    except Exception:
+        log.exception("web.job_failed")
+        return [Reply(job.failed)]
+
+
+async def _payload(handled: Handled, files_dir: Path, session_id: str, now: datetime) -> dict[str, Any]:
     texts = Texts(handled.locale)
+    replies = []
+    for reply in handled.replies:
+        body: dict[str, Any] = reply.to_json()
+        file = reply.attachment
+        if file is not None:
+            token = await asyncio.to_thread(web_files.store, files_dir, session_id, file, now)
+            body["attachment"] = {
+                "kind": file.kind,
+                "filename": file.filename,
+                "size": len(file.content),
+                "url": f"/api/files/{token}",
+                "note": texts("export.link_note", minutes=int(web_files.TTL.total_seconds() // 60)),
+            }
+        replies.append(body)
     return {
-        "replies": [r.to_json() for r in handled.replies],
+        "replies": replies,
         "commands": [{"command": c.name, "description": texts(c.description_key)} for c in handled.menu],
     }
+
+
+async def download(request: web.Request) -> web.Response:
+    """A file the bot sent this browser session: served once, then gone."""
+    now = request.app[CLOCK_KEY].now()
+    found = web_files.claim(
+        request.app[FILES_DIR_KEY], request.match_info["token"], _session_id(request), now
+    )
+    if found is None:
+        return web.Response(status=404, text=_texts("export.file_gone"), content_type="text/plain")
+    try:
+        body = await asyncio.to_thread(found.path.read_bytes)
+    finally:
+        found.path.unlink(missing_ok=True)
+    disposition = "inline" if found.kind == "photo" else "attachment"
+    response = web.Response(body=body, content_type=found.mime)
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename*=UTF-8''{quote(found.filename, safe='')}"
+    )
+    # A photo shown in the page must not be fetched again (the link works once); files are private.
+    response.headers["Cache-Control"] = "private, max-age=3600" if found.kind == "photo" else "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -184,14 +259,15 @@ async def upload(request: web.Request) -> web.Response:
             # Streamed with our own cap: the file never has to fit in memory, and a huge one stops early.
             while chunk := await part.read_chunk(uploads.CHUNK):
                 size += len(chunk)
-                if size > uploads.MAX_BYTES:
+                if size > request.app[web_security.SECURITY_KEY].upload_max_bytes:
                     raise _TooLarge
                 if len(head) < 16:
                     head += chunk[:16]
                 handle.write(chunk)
     except _TooLarge:
         path.unlink(missing_ok=True)
-        return _error(413, _texts("files.too_big", max_mb=uploads.MAX_BYTES // (1024 * 1024)))
+        max_bytes = request.app[web_security.SECURITY_KEY].upload_max_bytes
+        return _error(413, _texts("files.too_big", max_mb=max_bytes // (1024 * 1024)))
     if size == 0 or not uploads.content_matches(kind, head):
         path.unlink(missing_ok=True)
         return _error(415, _texts("web.upload_type"))
@@ -203,25 +279,37 @@ class _TooLarge(Exception):
     pass
 
 
-async def healthz(request: web.Request) -> web.Response:
-    ok = await request.app[DATABASE_KEY].ping()
-    return web.json_response(
-        {"status": "ok" if ok else "unavailable", "database": ok}, status=200 if ok else 503
-    )
-
-
 def create_web_app(
-    service: ConversationService, database: Database, clock: Clock, secret_key: str, upload_dir: Path
+    service: ConversationService,
+    database: Database,
+    clock: Clock,
+    secret_key: str,
+    upload_dir: Path,
+    files_dir: Path | None = None,
+    *,
+    security: web_security.WebSecurity | None = None,
+    invitations: InvitationService | None = None,
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    signer = Signer(secret_key, salt="rongcuo.web.session")
+    guard = web_security.guard(signer, _session_id)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    app[web_security.SECURITY_KEY] = security or web_security.WebSecurity()
     app[SERVICE_KEY] = service
-    app[SIGNER_KEY] = Signer(secret_key, salt="rongcuo.web.session")
+    app[SIGNER_KEY] = signer
     app[CLOCK_KEY] = clock
     app[DATABASE_KEY] = database
     app[UPLOAD_DIR_KEY] = upload_dir
+    app[FILES_DIR_KEY] = files_dir or upload_dir.parent / "exports"
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_post("/api/chat", chat)
     app.router.add_post("/api/upload", upload)
-    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/files/{token}", download)
+    ops.install(app, service.metrics, database, clock)  # /healthz and /metrics
+    # Imported here: web_api builds on this module's handlers.
+    from bot.channels import web_api
+
+    if invitations is not None:
+        app[web_api.INVITATIONS_KEY] = invitations
+    web_api.install(app)
     return app

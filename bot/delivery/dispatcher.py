@@ -37,6 +37,7 @@ from bot.clock import Clock
 from bot.delivery.backoff import backoff
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.payload import MalformedPayload, render
+from bot.metrics import Metrics
 from storage.database import Database
 from storage.models import OutboxMessage
 from storage.repositories.outbox import DEAD, SENT, UNDELIVERABLE, OutboxRepository
@@ -94,6 +95,7 @@ class OutboxDispatcher:
         max_local_wait: float = 5.0,
         concurrency: int = 32,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """``owner`` names this process in leases; it must differ between processes.
 
@@ -118,6 +120,7 @@ class OutboxDispatcher:
         self._on_unreachable = on_unreachable
         self._on_dead = on_dead
         self._rng = rng or random.Random()
+        self._metrics = metrics
         self._lease = timedelta(seconds=lease_seconds)
         # A lease running out while its row is still being sent lets a second process send it too.
         needed = (
@@ -130,6 +133,10 @@ class OutboxDispatcher:
             raise ValueError(
                 f"lease_seconds={lease_seconds} is shorter than one delivery may take ({needed:.0f} s)"
             )
+
+    def _count_error(self) -> None:
+        if self._metrics is not None:
+            self._metrics.error("outbox")
 
     async def run_once(self, limit: int = 100) -> int:
         """Claim the due rows (one per chat), deliver them concurrently; returns how many were claimed."""
@@ -153,6 +160,7 @@ class OutboxDispatcher:
                         rows = await self._claim(room)
                     except Exception:
                         log.exception("outbox_claim_failed", owner=self.owner)
+                        self._count_error()
                         rows = []
                     in_flight.update(asyncio.create_task(self._deliver(row)) for row in rows)
                 done, _ = await asyncio.wait(
@@ -183,6 +191,7 @@ class OutboxDispatcher:
             return await self._attempt(row)
         except Exception:
             log.exception("outbox_delivery_failed", outbox_id=row.id, chat_id=row.chat_id)
+            self._count_error()
             return ABANDONED
 
     async def _attempt(self, row: OutboxMessage) -> str:
@@ -224,6 +233,7 @@ class OutboxDispatcher:
             return await self._transient(row, _describe(exc))
         except Exception as exc:  # not PTB's: count it, so a steady failure ends as a dead row
             log.exception("outbox_send_crashed", outbox_id=row.id)
+            self._count_error()
             return await self._transient(row, repr(exc))
         message_id = message.message_id
         applied = await self._record(
@@ -286,6 +296,7 @@ class OutboxDispatcher:
             await call
         except Exception:
             log.exception("outbox_callback_failed", callback=name, outbox_id=row.id)
+            self._count_error()
 
     async def _record(self, action: Callable[[OutboxRepository], Awaitable[T]]) -> T:
         """Run ``action`` in its own short transaction, retrying a database hiccup.

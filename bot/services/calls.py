@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.services.jobs import Job
 from bot.workdays import WorkCalendar
 from dialogs.context import Context
 from dialogs.policy.pack import PolicyPack
@@ -47,3 +48,5 @@ class CommandResult:
     replies: list[Reply]
     # A new dialog state for the user (None ends the current dialog); UNCHANGED leaves it alone.
     state: DialogState | _Unchanged | None = field(default=UNCHANGED)
+    # Long-running work for the channel to run after the commit (bot/services/jobs.py).
+    job: Job | None = None

@@ -8,6 +8,7 @@ is detected by the version column and the whole event is retried on fresh state.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,10 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.services import (
+    admin,
+    audit_trail,
     closing,
     filings,
     language,
@@ -30,6 +34,9 @@ from bot.services import (
     visits,
 )
 from bot.services.calls import UNCHANGED, Call, CommandResult, Environment
+from bot.services.exports import COMMANDS as EXPORT_COMMANDS
+from bot.services.jobs import Job
+from bot.services.stats.command import COMMANDS as STATS_COMMANDS
 from bot.services.viewer import viewer_of
 from dialogs import menus, router
 from dialogs.context import Context, Viewer
@@ -78,6 +85,8 @@ class Handled:
     menu_key: str = ""
     stored_menu_key: str | None = None
     locale: str = "zh_CN"
+    # Long-running work the command started, for the channel to run now that the commit is done.
+    job: Job | None = None
 
     @property
     def menu_changed(self) -> bool:
@@ -114,6 +123,8 @@ class ConversationService:
         self._directory = directory
         self._clock = clock
         self.env = env
+        # The runtime's metrics: every channel's updates pass through here.
+        self.metrics = Metrics()
         self._commands: dict[str, CommandHandler] = {}
         self._effects: dict[type[Effect], EffectHandler] = {
             RegisterUser: _register,
@@ -141,6 +152,10 @@ class ConversationService:
             **visits.COMMANDS,
             **closing.COMMANDS,
             **language.COMMANDS,
+            **admin.COMMANDS,
+            **audit_trail.COMMANDS,
+            **EXPORT_COMMANDS,
+            **STATS_COMMANDS,
         }
         for name, handler in commands.items():
             self.add_command(name, handler)
@@ -152,7 +167,18 @@ class ConversationService:
             raise ValueError(f"/{name} is not declared in dialogs.menus.COMMANDS")
         self._commands[name] = handler
 
+    def add_effect(self, effect: type[Effect], handler: EffectHandler) -> None:
+        """For handlers that need more than a Call carries (the directory import reads files)."""
+        self._effects[effect] = handler
+
     async def handle(self, incoming: Incoming) -> Handled:
+        started = time.perf_counter()
+        try:
+            return await self._handle_in_order(incoming)
+        finally:
+            self.metrics.handled(incoming.channel, time.perf_counter() - started)
+
+    async def _handle_in_order(self, incoming: Incoming) -> Handled:
         key = f"{incoming.channel}:{incoming.external_id}"
         lock = self._locks.get(key)
         if lock is None:
@@ -166,6 +192,7 @@ class ConversationService:
                     log.info("conversation.retry", key=key, attempt=attempt, reason=str(exc))
                 except Exception:
                     log.exception("conversation.failed", key=key)
+                    self.metrics.error("conversation")
                     return self._apology(incoming, "error.internal")
             return self._apology(incoming, "error.busy")
 
@@ -208,6 +235,7 @@ class ConversationService:
             )
 
             event = incoming.event
+            job: Job | None = None
             if isinstance(event, Press) and event.action.startswith("/"):
                 event = parse_text(event.at, event.action)
             if (
@@ -216,7 +244,7 @@ class ConversationService:
                 and menus.allowed(event.name, viewer)
             ):
                 result = await self._commands[event.name](call, event)
-                replies = result.replies
+                replies, job = result.replies, result.job
                 new_state = state if result.state is UNCHANGED else result.state
             else:
                 if isinstance(event, Command) and event.name in self._commands and viewer.registered:
@@ -256,6 +284,7 @@ class ConversationService:
             menu_key=f"{user.locale}:{menus.menu_key(viewer)}",
             stored_menu_key=identity.menu_key,
             locale=user.locale,
+            job=job,
         )
 
     def _context(self, locale: str, viewer: Viewer) -> Context:

@@ -1,4 +1,9 @@
-"""The organisation directory: loaded from YAML, kept in the database, served from memory."""
+"""The organisation directory: loaded from YAML, kept in the database, served from memory.
+
+The database is the directory in use. The YAML file (RONGCUO_ORG_DIRECTORY or the shipped one)
+is synced into it at start until an administrator imports a directory; from then on imports are
+the only source, so a restart (or another process starting) never undoes an import.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,34 @@ async def sync_directory(database: Database, directory: OrgDirectory) -> tuple[i
         counts = await uow.org_units.sync(directory)
         await uow.commit()
     return counts
+
+
+# Audit entries of directory imports: their subject type, and the action that ends the file sync.
+DIRECTORY, IMPORTED = "directory", "directory.imported"
+
+
+async def startup_sync(database: Database, directory: OrgDirectory) -> tuple[int, int, int] | None:
+    """Sync the file into the database, unless a directory was imported (then None)."""
+    async with UnitOfWork(database) as uow:
+        if await uow.audit.latest(DIRECTORY, IMPORTED) is not None:
+            return None
+        counts = await uow.org_units.sync(directory)
+        await uow.commit()
+    return counts
+
+
+class LiveDirectory:
+    """The directory this process serves from memory; replaced when an import changes it."""
+
+    def __init__(self, directory: OrgDirectory) -> None:
+        self.current = directory
+
+    def __call__(self) -> OrgDirectory:
+        return self.current
+
+    async def reload(self, database: Database) -> None:
+        """Pick up an import made by another process."""
+        self.current = await load_directory(database)
 
 
 async def load_directory(database: Database) -> OrgDirectory:

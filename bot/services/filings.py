@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.services import closing, rectification, review, selfchecks, tolerance, updates, visits
 from bot.services.calls import UNCHANGED, Call, CommandResult
 from bot.services.reminders import plans
+from bot.services.stats import record as stats_record
 from dialogs import engine
 from dialogs.actions import command_action
 from dialogs.events import Command
@@ -67,6 +68,7 @@ async def submit(call: Call, effect: SubmitFiling) -> list[Reply]:
     filing.step = None
     filing.submitted_at = filing.updated_at = call.now
     filing.review_due_at = call.env.calendar.initial_review_due(call.now, call.env.tz)
+    stats_record.submitted(call, filing)
     if effect.selfcheck_answers:
         record = await selfchecks.store(call, effect.selfcheck_answers, mode="prefiling")
         filing.selfcheck_id = record.id

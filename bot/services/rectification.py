@@ -339,6 +339,7 @@ async def create(call: Call, effect: CreateRectification) -> list[Reply]:
             due_date=due,
             created_by=call.user.id,
             now=call.now,
+            jurisdiction_code=filing.jurisdiction_code,
         )
     except IntegrityError as exc:
         raise ConcurrentUpdate("rectification item number taken concurrently") from exc

@@ -12,6 +12,7 @@ from bot.services import selfchecks
 from bot.services.calls import Call, CommandResult
 from bot.services.notify import notify
 from bot.services.reminders import plans
+from bot.services.stats import record as stats_record
 from dialogs.events import Command
 from dialogs.flows import review
 from dialogs.parsing.dates import format_date
@@ -144,6 +145,7 @@ async def decide(call: Call, effect: ReviewDecision) -> list[Reply]:
     filing.status = STATUS_AFTER[effect.decision]
     filing.reviewed_at = filing.updated_at = call.now
     filing.reviewed_by = call.user.id
+    stats_record.initial_review_decided(call, filing)
     assert filing.id is not None and call.user.id is not None
     if effect.decision == review.ACCEPT:
         jurisdiction = call.ctx.directory.get(filing.jurisdiction_code or "")

@@ -11,6 +11,7 @@ from bot.services import visits
 from bot.services.calls import Call, CommandResult
 from bot.services.notify import notify
 from bot.services.review import may_review
+from bot.services.stats import record as stats_record
 from dialogs.events import Command
 from dialogs.flows import tolerance
 from dialogs.parsing.dates import format_date
@@ -306,6 +307,7 @@ async def decided(call: Call, effect: tolerance.DecideReview) -> list[Reply]:
     review.meeting_decision, review.outcome = effect.meeting_decision, effect.outcome
     review.status, review.decided_at = DECIDED, call.now
     filing.status, filing.updated_at = DECIDED, call.now
+    await stats_record.tolerance_decided(call, review, filing)
     uow.session.add(review)
     uow.session.add(filing)
     try:

@@ -16,6 +16,7 @@ class ReturnVisit(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("review_id", "seq", name="uq_return_visit_seq"),
         Index("ix_return_visit_officer_status", "officer_user_id", "status"),
+        Index("ix_return_visit_stats", "jurisdiction_code", "due_date", "status", "visited_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

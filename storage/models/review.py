@@ -16,6 +16,8 @@ class ToleranceReview(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("jurisdiction_code", "year", "decision_seq", name="uq_review_decision_parts"),
         Index("ix_review_jurisdiction_status", "jurisdiction_code", "status"),
+        Index("ix_review_stats_opened", "jurisdiction_code", "opened_at", "source"),
+        Index("ix_review_stats_decided", "jurisdiction_code", "decided_at", "outcome", "advisory_verdict"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -36,6 +38,9 @@ class ToleranceReview(SQLModel, table=True):
     opened_at: datetime = Field(sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # The filing's self-check verdict when the decision was made, for the advisory-vs-decision
+    # statistics (bot/services/stats/model.py VERDICT_MATCHES); None without a self-check.
+    advisory_verdict: str | None = Field(default=None, max_length=20)
 
 
 class RectificationItem(SQLModel, table=True):
@@ -45,10 +50,22 @@ class RectificationItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("filing_id", "item_no", name="uq_rectification_item_no"),
         Index("ix_rectification_status_due", "status", "due_date"),
+        # Covering, in GROUP BY order: few rows per jurisdiction, so no jurisdiction-first variant.
+        Index(
+            "ix_rectification_stats",
+            "status",
+            "extended",
+            "jurisdiction_code",
+            "created_at",
+            "due_date",
+            "accepted_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filing.id", index=True)
+    # The filing's, copied so that statistics per jurisdiction need no join.
+    jurisdiction_code: str | None = Field(default=None, max_length=32)
     review_id: int | None = Field(default=None, foreign_key="tolerance_review.id")
     item_no: int
     problem: str

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.directory import OrgUnit
-from storage.models import OrgUnitRow
+from storage.models import Filing, OrgUnitRow, User, UserRole
 
 
 class OrgUnitRepository:
@@ -18,6 +18,24 @@ class OrgUnitRepository:
             select(OrgUnitRow).where(OrgUnitRow.active.is_(True)).order_by(OrgUnitRow.sort_order)  # type: ignore[attr-defined]
         )
         return result.scalars().all()
+
+    async def every(self) -> Sequence[OrgUnitRow]:
+        """Active and deactivated units alike, in directory order."""
+        result = await self.session.execute(select(OrgUnitRow).order_by(OrgUnitRow.sort_order))
+        return result.scalars().all()
+
+    async def referenced(self, codes: Iterable[str]) -> set[str]:
+        """Which of `codes` users, officers' grants or filings still point at."""
+        wanted = sorted(set(codes))
+        if not wanted:
+            return set()
+        query = union(
+            select(User.unit_code.label("code")).where(User.unit_code.in_(wanted)),  # type: ignore[union-attr]
+            select(Filing.unit_code.label("code")).where(Filing.unit_code.in_(wanted)),  # type: ignore[union-attr]
+            select(Filing.jurisdiction_code.label("code")).where(Filing.jurisdiction_code.in_(wanted)),  # type: ignore[union-attr]
+            select(UserRole.jurisdiction_code.label("code")).where(UserRole.jurisdiction_code.in_(wanted)),  # type: ignore[attr-defined]
+        )
+        return {code for (code,) in (await self.session.execute(query)).all() if code}
 
     async def sync(self, units: Iterable[OrgUnit]) -> tuple[int, int, int]:
         """Make the table match the directory: insert new, update changed, deactivate missing.

@@ -239,6 +239,16 @@ class OutboxRepository:
         ).one()
         return int(count), oldest
 
+    async def longest_due(self, now: datetime, *, channel: str) -> datetime | None:
+        """Since when the longest-waiting due row of a channel has been due: a stuck dispatcher shows here.
+
+        Unlike ``depth``'s creation time, a row that spent an hour in backoff is not counted as late.
+        """
+        conditions = [_O.status == PENDING, _O.next_attempt_at <= now, _O.channel == channel]  # type: ignore[operator]
+        return (
+            await self.session.execute(select(func.min(_O.next_attempt_at)).where(*conditions))
+        ).scalar_one()
+
     async def _finish(self, message_id: int, owner: str, **values: Any) -> tuple[str, str] | None:
         """Apply an outcome while ``owner`` holds the lease; releases it; (channel, chat) or None.
 

@@ -49,9 +49,11 @@ class RectificationRepository:
         due_date: date,
         created_by: int,
         now: datetime,
+        jurisdiction_code: str | None = None,
     ) -> RectificationItem:
         item = RectificationItem(
             filing_id=filing_id,
+            jurisdiction_code=jurisdiction_code,
             item_no=item_no,
             problem=problem,
             measure=measure,

@@ -119,6 +119,13 @@ class ReminderRepository:
         result = await self.session.execute(query.order_by(_R.due_at, _R.id).limit(limit))
         return result.scalars().all()
 
+    async def count_due(self, now: datetime) -> int:
+        """Pending rows due by `now`, leased or not: the reminders metric."""
+        result = await self.session.execute(
+            select(func.count()).select_from(_R).where(_R.status == PENDING, _R.due_at <= now)  # type: ignore[operator]
+        )
+        return int(result.scalar_one())
+
     async def count_by_status(self) -> dict[str, int]:
         result = await self.session.execute(select(_R.status, func.count()).group_by(_R.status))
         return {status: int(count) for status, count in result.all()}

@@ -36,6 +36,15 @@ class JurisdictionSettingRepository:
         await self.session.flush()
         return setting
 
+    async def clear_lead(self, code: str, user_id: int, *, now: datetime) -> bool:
+        """Stop `user_id` being the lead officer of `code` (they no longer serve there)."""
+        result = await self.session.execute(
+            update(JurisdictionSetting)
+            .where(JurisdictionSetting.code == code, JurisdictionSetting.lead_officer_id == user_id)
+            .values(lead_officer_id=None, updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def with_groups(self) -> Sequence[JurisdictionSetting]:
         result = await self.session.execute(
             select(JurisdictionSetting).where(JurisdictionSetting.group_chat_id.is_not(None))  # type: ignore[union-attr]

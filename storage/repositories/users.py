@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import LinkCode, User, UserIdentity, UserRole
 
+# Lists everyone holding any role beyond cadre.
+ANY_ROLE = "*"
+
 
 @dataclass(frozen=True, slots=True)
 class RoleGrant:
@@ -106,11 +109,44 @@ class UserRepository:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def _listed(self, role: str | None) -> Select[Any]:
-        """Users worth listing: registered ones and anyone holding a role (placeholders made by a grant)."""
+        """Users worth listing: registered ones and anyone holding a role (placeholders made by a grant).
+
+        Every registered person is a cadre, whatever else they are: `cadre` lists the registered.
+        """
         holders = select(UserRole.user_id)
+        if role == ANY_ROLE:
+            return select(User).where(User.id.in_(holders))  # type: ignore[union-attr]
+        if role == "cadre":
+            return select(User).where(User.registered_at.is_not(None))  # type: ignore[union-attr]
         if role is not None:
             return select(User).where(User.id.in_(holders.where(UserRole.role == role)))  # type: ignore[union-attr]
         return select(User).where(or_(User.registered_at.is_not(None), User.id.in_(holders)))  # type: ignore[union-attr]
+
+    async def search(self, text: str, limit: int) -> list[User]:
+        """Registered users whose name contains `text`, oldest first."""
+        result = await self.session.execute(
+            select(User)
+            .where(User.registered_at.is_not(None), User.name.contains(text, autoescape=True))  # type: ignore[union-attr]
+            .order_by(User.id)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def lock_holders(self, role: str) -> list[int]:
+        """The users holding `role`, their grants locked until commit: two admins revoking each
+        other at once cannot both see the other as the one who remains (SQLite serialises writers)."""
+        result = await self.session.execute(
+            select(UserRole.user_id).where(UserRole.role == role).order_by(UserRole.id).with_for_update()
+        )
+        return [user_id for (user_id,) in result.all()]
+
+    async def move_role(self, user_id: int, role: str, from_code: str, to_code: str) -> bool:
+        result = await self.session.execute(
+            update(UserRole)
+            .where(UserRole.user_id == user_id, UserRole.role == role, UserRole.jurisdiction_code == from_code)
+            .values(jurisdiction_code=to_code)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def officers_of(self, jurisdiction_code: str) -> list[User]:
         """Users holding the officer role for a jurisdiction, oldest first."""
@@ -121,12 +157,11 @@ class UserRepository:
         return int((await self.session.execute(query)).scalar_one())
 
     async def list_with_roles(
-        self, role: str | None = None, limit: int = 1000
+        self, role: str | None = None, limit: int = 1000, offset: int = 0
     ) -> list[tuple[User, list[RoleGrant]]]:
         """Listed users with their grants, oldest first."""
-        users = (
-            (await self.session.execute(self._listed(role).order_by(User.id).limit(limit))).scalars().all()
-        )
+        query = self._listed(role).order_by(User.id).limit(limit).offset(offset)
+        users = (await self.session.execute(query)).scalars().all()
         if not users:
             return []
         ids = [u.id for u in users]

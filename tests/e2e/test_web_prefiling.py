@@ -17,7 +17,7 @@ from bot.runtime import Runtime, build_runtime
 from storage.models import Filing
 from storage.uow import UnitOfWork
 from tests.db.talker import DESCRIPTIONS
-from tests.e2e.test_web_registration import WebUser
+from tests.e2e.test_web_registration import WebUser, arm
 
 
 @pytest.fixture
@@ -135,6 +135,7 @@ async def test_a_docx_sent_as_octet_stream_is_recognised_by_its_name(
 
 
 async def test_upload_needs_multipart(client: TestClient) -> None:
+    await arm(client)
     response = await client.post("/api/upload", json={"file": "x"})
     assert response.status == 400 and "multipart" in (await response.json())["error"]
 

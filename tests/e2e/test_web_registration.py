@@ -36,6 +36,13 @@ async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
         yield test_client
 
 
+async def arm(client: TestClient) -> None:
+    """Do what the page does: load it, then send its CSRF token with every request."""
+    assert (await client.get("/")).status == 200
+    token = client.session.cookie_jar.filter_cookies(client.make_url("/"))["rongcuo_csrf"].value
+    client.session.headers["X-CSRF-Token"] = token
+
+
 class WebUser:
     def __init__(self, client: TestClient) -> None:
         self.client = client
@@ -43,6 +50,8 @@ class WebUser:
         self.commands: list[dict[str, str]] = []
 
     async def post(self, body: dict[str, Any]) -> str:
+        if "X-CSRF-Token" not in self.client.session.headers:
+            await arm(self.client)
         response = await self.client.post("/api/chat", json=body)
         assert response.status == 200, await response.text()
         data = await response.json()
@@ -97,6 +106,9 @@ async def test_a_forged_cookie_starts_a_new_session_instead_of_taking_over(clien
     await user.say("王五")
     client.session.cookie_jar.clear()
     client.session.cookie_jar.update_cookies({COOKIE: "someone-else.forgedsignature"})
+    refused = await client.post("/api/chat", json={"open": True})
+    assert refused.status == 403 and "请刷新页面" in (await refused.json())["error"]
+    await arm(client)  # reloading the page
     said = await user.post({"open": True})
     assert "请输入您的姓名" in said and "继续注册" not in said
 
@@ -115,6 +127,7 @@ async def test_a_forged_cookie_starts_a_new_session_instead_of_taking_over(clien
 async def test_bad_requests_get_a_clear_chinese_error(
     client: TestClient, body: bytes, status: int, fragment: str
 ) -> None:
+    await arm(client)
     response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
     assert response.status == status
     assert fragment in (await response.json())["error"]
@@ -139,6 +152,7 @@ async def test_healthz_is_503_when_the_database_is_unreachable(runtime: Runtime)
 
 
 async def test_a_traditional_chinese_browser_gets_traditional_chinese(client: TestClient) -> None:
+    await arm(client)
     response = await client.post(
         "/api/chat", json={"open": True}, headers={"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.8"}
     )
@@ -147,6 +161,7 @@ async def test_a_traditional_chinese_browser_gets_traditional_chinese(client: Te
 
 
 async def test_an_english_browser_still_gets_simplified_chinese(client: TestClient) -> None:
+    await arm(client)
     response = await client.post("/api/chat", json={"open": True}, headers={"Accept-Language": "en-US,en"})
     said = "\n".join(r["text"] for r in (await response.json())["replies"])
     assert "请输入您的姓名" in said

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Message ids appear as string literals like "reg.ask_name" passed to texts(...) or as *_key fields.
 ID_PATTERN = re.compile(
     r"""["']((?:reg|nav|engine|input|router|help|cmd|me|role|users|error|web|pf|sc|drafts|mine|filing|status"""
-    r"""|access|menu|date|amount|multi|files|milestones|confirm|link|rv|queue|delivery|rect|tr|digest|up|rem|visit|close|lang)\.[a-z_.]+|greeting)["']"""
+    r"""|access|menu|date|amount|multi|files|milestones|confirm|link|rv|queue|delivery|rect|tr|digest|up|rem|visit|close|lang|export|chart|stats|adm|inv|api)\.[a-z_.]+|greeting)["']"""
 )
 
 

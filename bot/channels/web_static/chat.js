@@ -10,6 +10,10 @@
  * Attachments go to POST /api/upload as multipart/form-data (one field, "file") and
  * get the same answer shape. Errors are {"error": "..."} with a non-200 status.
  *
+ * A reply may carry "attachment": {kind, filename, size, url, note}: a file the bot sent (an
+ * export, a chart), downloadable once from url by this session; photos are shown inline,
+ * other files as a download link.
+ *
  * A reply with "edit": true answering a button press rewrites the pressed message
  * instead of adding a new one (ticking a checkbox, adding a file to a list), like
  * Telegram's edit_text.
@@ -157,13 +161,45 @@
   function fillBotMessage(group, reply) {
     const text = typeof reply.text === "string" ? reply.text : "";
     const rows = normaliseButtonRows(reply.buttons);
-    if (!text && rows.length === 0) return false;
+    const file = renderAttachment(reply.attachment);
+    if (!text && rows.length === 0 && !file) return false;
 
     group.replaceChildren();
     if (text) group.append(withTestId(el("div", "bubble bot-bubble", text), "bot-msg"));
+    if (file) group.append(file);
     group.classList.toggle("has-buttons", rows.length > 0);
     if (rows.length > 0) group.append(renderKeyboard(rows));
     return true;
+  }
+
+  /**
+   * A file the bot sent: a photo inline, anything else as a download link. Only our own
+   * one-time links are accepted, so a malformed reply cannot point the page elsewhere.
+   */
+  function renderAttachment(file) {
+    if (!file || typeof file !== "object") return null;
+    if (typeof file.url !== "string" || !file.url.startsWith("/api/files/")) return null;
+    const name = typeof file.filename === "string" && file.filename ? file.filename : "file";
+    const box = withTestId(el("div", "bubble bot-bubble attachment"), "bot-file");
+    if (file.kind === "photo") {
+      const img = el("img", "attachment-photo");
+      img.src = file.url;
+      img.alt = name;
+      box.append(img);
+      return box;
+    }
+    const link = el("a", "attachment-link", `📎 ${name}${formatSize(file.size)}`);
+    link.href = file.url;
+    link.download = name;
+    box.append(link);
+    if (typeof file.note === "string" && file.note) box.append(el("div", "attachment-note", file.note));
+    return box;
+  }
+
+  function formatSize(size) {
+    if (typeof size !== "number" || !(size >= 0)) return "";
+    if (size < 1024 * 1024) return `（${Math.max(1, Math.round(size / 1024))} KB）`;
+    return `（${(size / (1024 * 1024)).toFixed(1)} MB）`;
   }
 
   /** An edit reply only counts when it answers a press; elsewhere it is just a new message. */
@@ -322,11 +358,24 @@
    * unchanged, so offline retries need nothing special.
    */
   function encodeBody(body) {
-    if (body instanceof FormData) return { headers: { Accept: "application/json" }, body };
+    const csrf = csrfToken();
+    if (body instanceof FormData) return { headers: { Accept: "application/json", "X-CSRF-Token": csrf }, body };
     return {
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(body),
     };
+  }
+
+  /**
+   * The CSRF token of this session: the cookie is read at each request, since
+   * following an invitation link replaces the session (and its token) after
+   * the page was loaded in another tab; the meta tag is the fallback.
+   */
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)rongcuo_csrf=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
   }
 
   function parseJson(raw) {
@@ -502,7 +551,7 @@
       showError(TOO_LARGE_TEXT);
       return;
     }
-    const bubble = addUserBubble(`📎 ${file.name} (${formatSize(file.size)})`);
+    const bubble = addUserBubble(`📎 ${file.name} (${formatBytes(file.size)})`);
     const form = new FormData();
     form.append("file", file, file.name);
     enqueue({
@@ -520,8 +569,11 @@
     return REQUEST_TIMEOUT_MS + Math.ceil(bytes / UPLOAD_BYTES_PER_MS);
   }
 
-  /** Binary units, to match the server's 20 MB (20 × 1024 × 1024) limit. */
-  function formatSize(bytes) {
+  /**
+   * Binary units, to match the server's 20 MB (20 × 1024 × 1024) limit. Not named formatSize:
+   * a second declaration of that name silently replaced the attachment one above.
+   */
+  function formatBytes(bytes) {
     if (bytes < 1024) return `${bytes} B`;
     if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB`;
     return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;

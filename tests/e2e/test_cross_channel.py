@@ -15,7 +15,7 @@ from storage.uow import UnitOfWork
 from tests.db.talker import DESCRIPTIONS
 from tests.e2e.telegram_harness import bot_in_process, emulator_running
 from tests.e2e.test_telegram_prefiling import register, say, tap
-from tests.e2e.test_web_registration import WebUser
+from tests.e2e.web_client import WebUser
 
 
 async def test_a_telegram_draft_is_finished_on_the_web(

@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.channels.web import create_web_app
-from bot.clock import ManualClock
-from bot.config import load_settings
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
 from storage.database import Database
 from storage.uow import UnitOfWork
-from tests.e2e.test_web_registration import arm
-
-
-@pytest.fixture
-async def runtime(database_url: str, tmp_path: Path, clock: ManualClock) -> AsyncIterator[Runtime]:
-    rt = await build_runtime(load_settings(database_url=database_url, data_dir=tmp_path / "data"), clock)
-    yield rt
-    await rt.database.dispose()
-
-
-@pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
-    app = create_web_app(
-        runtime.conversations,
-        runtime.database,
-        runtime.clock,
-        "test-secret",
-        runtime.settings.data_dir / "uploads",
-    )
-    async with TestClient(TestServer(app)) as test_client:
-        yield test_client
+from tests.e2e.web_client import arm
 
 
 async def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -20,7 +20,7 @@ from bot.runtime import Runtime, build_runtime
 from storage.models import AuditEntry, Invitation, User, UserRole
 from storage.uow import UnitOfWork
 from tests.db.talker import Talker
-from tests.e2e.test_web_registration import WebUser, arm
+from tests.e2e.web_client import WebUser, arm
 
 TOKEN = "wecom-token-0123456789abcdef"
 UNIT = "530127002"  # 杨桥街道办事处, 嵩明县

@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from bot.runtime import Runtime
 from tests.db import conftest as db
 from tests.db.talker import Talker
-from tests.e2e.test_web_registration import WebUser
+from tests.e2e.web_client import WebUser
 
 # The database tests' fixtures: a runtime, and a filing accepted by an officer of 嵩明.
 runtime = db.runtime

@@ -2,72 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.web import COOKIE, create_web_app
-from bot.clock import ManualClock
-from bot.config import load_settings
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
 from storage.uow import UnitOfWork
-
-
-@pytest.fixture
-async def runtime(database_url: str, tmp_path: Path, clock: ManualClock) -> AsyncIterator[Runtime]:
-    rt = await build_runtime(load_settings(database_url=database_url, data_dir=tmp_path / "data"), clock)
-    yield rt
-    await rt.database.dispose()
-
-
-@pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
-    app = create_web_app(
-        runtime.conversations,
-        runtime.database,
-        runtime.clock,
-        "test-secret",
-        runtime.settings.data_dir / "uploads",
-    )
-    async with TestClient(TestServer(app)) as test_client:
-        yield test_client
-
-
-async def arm(client: TestClient) -> None:
-    """Do what the page does: load it, then send its CSRF token with every request."""
-    assert (await client.get("/")).status == 200
-    token = client.session.cookie_jar.filter_cookies(client.make_url("/"))["rongcuo_csrf"].value
-    client.session.headers["X-CSRF-Token"] = token
-
-
-class WebUser:
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.replies: list[dict[str, Any]] = []
-        self.commands: list[dict[str, str]] = []
-
-    async def post(self, body: dict[str, Any]) -> str:
-        if "X-CSRF-Token" not in self.client.session.headers:
-            await arm(self.client)
-        response = await self.client.post("/api/chat", json=body)
-        assert response.status == 200, await response.text()
-        data = await response.json()
-        self.replies, self.commands = data["replies"], data["commands"]
-        return "\n".join(r["text"] for r in self.replies)
-
-    async def say(self, text: str) -> str:
-        return await self.post({"text": text})
-
-    async def press(self, label: str) -> str:
-        for reply in reversed(self.replies):
-            for row in reply["buttons"]:
-                for button in row:
-                    if button["label"] == label:
-                        return await self.post({"action": button["action"]})
-        raise AssertionError(f"no button {label}")
+from tests.e2e.web_client import WebUser, arm
 
 
 async def test_page_sets_a_signed_http_only_session_cookie(client: TestClient) -> None:

@@ -256,7 +256,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         )
         scheduler.start()
         await stop.wait()
-        scheduler.shutdown(wait=False)
+        await scheduler.stop()
     finally:
         log.info("shutdown")
         stop.set()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage import sqlite_driver
 
 
 def async_url(url: str) -> str:
@@ -41,6 +44,39 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class WriterGate:
+    """One SQLite transaction at a time in this process, queued first come first served.
+
+    Every SQLite transaction here takes the write lock at BEGIN. Several at once from one
+    process would wait for it in SQLite's busy handler, which sleeps and polls (up to 100 ms a
+    turn): under a burst, a person's answer waited most of a second with the database idle.
+    Queuing them on an asyncio lock hands the write lock over the moment it is free. Re-entrant
+    per task, so a unit of work opened inside another (same task) does not wait for itself;
+    other processes still meet at SQLite's busy timeout.
+    """
+
+    WAIT = 10.0  # seconds, like busy_timeout: a stuck holder must not hang everyone for ever
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[object] | None = None
+        self._depth = 0
+
+    async def enter(self) -> None:
+        task = asyncio.current_task()
+        if self._owner is not task or task is None:
+            async with asyncio.timeout(self.WAIT):
+                await self._lock.acquire()
+            self._owner = task
+        self._depth += 1
+
+    def leave(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = async_url(url)
@@ -51,6 +87,7 @@ class Database:
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                kwargs["async_creator"] = sqlite_driver.creator(database)
         else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
@@ -58,6 +95,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+        self.writers = WriterGate() if self.dialect == "sqlite" else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -48,6 +48,8 @@ class UnitOfWork:
         self._database = database
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._database.writers is not None:
+            await self._database.writers.enter()
         self.session = self._database.sessions()
         self.users = UserRepository(self.session)
         self.links = LinkRepository(self.session)
@@ -76,7 +78,11 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back whatever was not committed, so a half-done change never lands, and
         # (unlike rollback()) leaves loaded objects readable after the block.
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            if self._database.writers is not None:
+                self._database.writers.leave()
 
     async def commit(self) -> None:
         await self.session.commit()

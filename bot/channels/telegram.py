@@ -6,6 +6,7 @@ the conversation service, which reads and writes the user's row, so any process 
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import structlog
@@ -13,6 +14,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -29,6 +31,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.update_order import PerUserUpdateProcessor
 from bot.clock import Clock
 from bot.services.conversation import ConversationService, Handled, Incoming
 from bot.services.jobs import Job
@@ -62,8 +65,23 @@ _UNSUPPORTED = (
 )
 
 
+async def _answer(query: CallbackQuery) -> None:
+    try:
+        await query.answer()
+    except BadRequest:
+        pass  # too old to answer; the press is handled all the same
+    except TelegramError as exc:
+        log.info("telegram.answer_failed", error=str(exc))
+
+
 def build_application(token: str, api_url: str, file_url: str, *, polling: bool) -> Application:
-    builder = ApplicationBuilder().token(token).base_url(api_url).base_file_url(file_url)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(api_url)
+        .base_file_url(file_url)
+        .concurrent_updates(PerUserUpdateProcessor())
+    )
     if not polling:
         builder = builder.updater(None)
     return builder.build()
@@ -175,11 +193,9 @@ class TelegramChannel:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None or query.data is None:
             return
-        # Answer at once so the client stops its spinner even if handling takes a moment.
-        try:
-            await query.answer()
-        except BadRequest:
-            pass  # too old to answer; still handle the press
+        # Answered while the press is handled, so the client's spinner stops as soon as it can
+        # and the round trip to Telegram does not add to the person's wait.
+        answering = asyncio.create_task(_answer(query))
         handled = await self._service.handle(
             Incoming(
                 channel=CHANNEL,
@@ -189,6 +205,7 @@ class TelegramChannel:
                 language_code=user.language_code,
             )
         )
+        await answering
         message = query.message
         if not isinstance(message, Message):
             # Too old for Telegram to show us (InaccessibleMessage): just answer in the chat.
@@ -199,9 +216,10 @@ class TelegramChannel:
             first, *rest = handled.replies
             await self._edit(message, first)
             handled.replies = rest
-        else:
-            await self._mark_pressed(message, query.data)
-        await self._deliver(message.chat_id, handled)
+            await self._deliver(message.chat_id, handled)
+            return
+        # Marking the old question and sending the next one touch different messages: both at once.
+        await asyncio.gather(self._mark_pressed(message, query.data), self._deliver(message.chat_id, handled))
 
     async def _edit(self, message: Message, reply: Reply) -> None:
         try:
@@ -240,8 +258,8 @@ class TelegramChannel:
         if not await self._send(chat_id, handled.replies):
             return
         if handled.job is not None:
-            # Not awaited here: updates are handled one at a time, and a long export must not hold
-            # up everybody else's. PTB awaits such tasks when the application stops.
+            # Not awaited here: the person's next update waits for this one to finish, and a long
+            # export must not hold up their other requests. PTB awaits such tasks when it stops.
             self.application.create_task(self._run_job(chat_id, handled.job))
 
     async def _send(self, chat_id: int, replies: list[Reply]) -> bool:

@@ -236,6 +236,9 @@ class ConversationService:
 
             event = incoming.event
             job: Job | None = None
+            # Only commands and effects change who someone is (registration, grants); a plain
+            # dialog step does not, and skips reading the roles a second time.
+            roles_may_change = False
             if isinstance(event, Press) and event.action.startswith("/"):
                 event = parse_text(event.at, event.action)
             if (
@@ -243,6 +246,7 @@ class ConversationService:
                 and event.name in self._commands
                 and menus.allowed(event.name, viewer)
             ):
+                roles_may_change = True
                 result = await self._commands[event.name](call, event)
                 replies, job = result.replies, result.job
                 new_state = state if result.state is UNCHANGED else result.state
@@ -262,6 +266,7 @@ class ConversationService:
                 replies = list(routed.outcome.replies)
                 new_state = routed.state
                 for effect in routed.outcome.effects:
+                    roles_may_change = True
                     replies += await self._effects[type(effect)](call, effect)
             assert not isinstance(new_state, type(UNCHANGED))
             if new_state is not None and new_state.dialog == filings.DIALOG:
@@ -272,7 +277,8 @@ class ConversationService:
                 )
             elif loaded is not None:
                 await uow.dialog_states.delete(user.id, expected_version=loaded[1])
-            viewer = viewer_of(user, await uow.users.roles(user.id))
+            if roles_may_change:
+                viewer = viewer_of(user, await uow.users.roles(user.id))
             await uow.commit()
         menu = menus.commands_for(viewer)
         return Handled(

@@ -9,19 +9,15 @@ import signal
 import socket
 from dataclasses import dataclass
 from datetime import time, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
-from telegram import Bot
 
-from bot.channels import webhook
-from bot.channels.telegram import TelegramChannel, build_application
 from bot.channels.web import create_web_app
 from bot.channels.web_security import WebSecurity
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.delivery.dispatcher import OutboxDispatcher
-from bot.delivery.limiter import RateLimiter
 from bot.metrics import Metrics
 from bot.quiet_hours import QuietHours
 from bot.scheduler import build_scheduler
@@ -32,7 +28,7 @@ from bot.services.delivery_events import DeliveryEvents
 from bot.services.digest import send_digests
 from bot.services.directory import LiveDirectory, load_directory, read_directory_file, startup_sync
 from bot.services.directory_import import DirectoryImports
-from bot.services.files import FileStore, telegram_reader
+from bot.services.files import FileStore
 from bot.services.invitations import InvitationService, InviteSettings
 from bot.services.reminders.tick import ReminderTick, plan_draft_nudges
 from bot.services.stats.rollup import ROLLUP_SECONDS, refresh_rollup
@@ -43,6 +39,13 @@ from dialogs.policy.pack import PolicyPack, load_pack
 from storage import migrate
 from storage.database import Database
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    # Imported where used: python-telegram-bot and httpx are a fair part of the start-up time,
+    # and the program without a token (the web chat alone) never needs them.
+    from telegram import Bot
+
+    from bot.channels.telegram import TelegramChannel
 
 log = structlog.get_logger(__name__)
 DRAFT_SCAN_SECONDS = 600
@@ -165,6 +168,9 @@ async def remember_policy(database: Database, policy: PolicyPack, clock: Clock) 
 
 def start_delivery(runtime: Runtime, bot: Bot, stop: asyncio.Event) -> asyncio.Task[None]:
     """Deliver the outbox to Telegram until `stop` is set."""
+    from bot.delivery.dispatcher import OutboxDispatcher
+    from bot.delivery.limiter import RateLimiter
+
     events = DeliveryEvents(runtime.database, runtime.directory, runtime.clock)
     dispatcher = OutboxDispatcher(
         runtime.database,
@@ -204,6 +210,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     telegram: TelegramChannel | None = None
     polling = settings.telegram_mode == "polling"
     if settings.telegram_token:
+        from bot.channels import webhook
+        from bot.channels.telegram import TelegramChannel, build_application
+        from bot.services.files import telegram_reader
+
         application = build_application(
             settings.telegram_token,
             settings.telegram_api_url,

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from telegram import Bot
+if TYPE_CHECKING:
+    from telegram import Bot  # only for the reader; the web chat alone never loads PTB
 
 WEB_PREFIX = "web:"
 

@@ -36,6 +36,11 @@ class Entry:
     node: yaml.Node
 
 
+# libyaml's loader keeps the same line marks and is many times faster (the pack, read at every
+# start, took a quarter of a second in pure Python). Pure Python where libyaml is missing.
+FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def line_of(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
@@ -59,7 +64,12 @@ class NodeReader:
 
     def compose(self, text: str) -> yaml.Node:
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            try:
+                root = yaml.compose(text, Loader=FAST_LOADER)
+            except yaml.YAMLError:
+                # The pure Python loader places some errors more helpfully (libyaml points past
+                # an unclosed bracket to the end of the file): let it find and word the error.
+                root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             parts = [p for p in (exc.context, exc.problem) if p]

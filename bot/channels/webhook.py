@@ -2,9 +2,15 @@
 
 Two secrets guard the endpoint: the last path segment, and the X-Telegram-Bot-Api-Secret-Token
 header Telegram sends back. Both derive from one configured secret, so a path that leaks into a
-proxy's log does not also give away the header. An update that passes is queued to the PTB
-Application (started without an Updater) and answered at once: Telegram waits for our answer
-before it sends the next update, and retries what it thinks we missed.
+proxy's log does not also give away the header.
+
+An update that passes is handled by the PTB Application (started without an Updater) before
+Telegram gets its answer. Telegram sends a chat's next update only once the previous one was
+answered (updates of different chats come concurrently), so handling first keeps each person's
+updates in order even when a load balancer spreads them over several processes -- answering at
+once let a person's two quick answers land on two processes and be stored the wrong way round
+(the two-process drill). It also makes a crash mid-way safe: Telegram sends the unanswered update
+again, and the processed-update record makes a repeat of one already applied harmless.
 """
 
 from __future__ import annotations
@@ -72,7 +78,8 @@ async def receive(request: web.Request) -> web.Response:
     except Exception:
         log.warning("webhook.bad_update", update_id=data.get("update_id"))
         return web.json_response({"error": "body is not a Telegram update"}, status=400)
-    await application.update_queue.put(update)
+    # Through the update processor, like queued updates: the same per-person order and bound.
+    await application.update_processor.process_update(update, application.process_update(update))
     return web.json_response({"ok": True})
 
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Filing, FilingMessage
@@ -65,12 +66,29 @@ class FilingRepository:
         )
         return result.scalars().all()
 
+    async def _take_numbering(self, sequence: str, jurisdiction_code: str, year: int) -> None:
+        """Make submissions of one county and year take their numbers one after the other.
+
+        Without it two racing submissions both compute max + 1 and the unique constraint fails
+        the later one, which retries; when many submit at once (the two-process drill: 200 people
+        in a few counties) the retries run out and people are told the system is busy. On
+        PostgreSQL a transaction-scoped advisory lock queues them instead (released at commit or
+        rollback). SQLite transactions already hold the database's write lock from BEGIN.
+        """
+        bind = self.session.bind
+        if bind is None or bind.dialect.name != "postgresql":
+            return
+        digest = hashlib.blake2b(f"{sequence}:{jurisdiction_code}:{year}".encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
     async def next_seq(self, jurisdiction_code: str, year: int) -> int:
         """The next number in a jurisdiction's yearly sequence.
 
-        Two submissions racing for the same number both compute it; the unique constraint on
-        (jurisdiction, year, seq) makes the second commit fail, and the caller retries.
+        Racing submissions queue on `_take_numbering`; should one still compute a taken number,
+        the unique constraint on (jurisdiction, year, seq) fails its commit and the caller retries.
         """
+        await self._take_numbering("filing", jurisdiction_code, year)
         result = await self.session.execute(
             select(func.max(Filing.seq)).where(
                 Filing.jurisdiction_code == jurisdiction_code, Filing.year == year
@@ -79,7 +97,8 @@ class FilingRepository:
         return int(result.scalar_one() or 0) + 1
 
     async def next_decision_seq(self, jurisdiction_code: str, year: int) -> int:
-        """The next acceptance-decision number of a jurisdiction and year (races end in a retry, as above)."""
+        """The next acceptance-decision number of a jurisdiction and year (queued as above)."""
+        await self._take_numbering("decision", jurisdiction_code, year)
         result = await self.session.execute(
             select(func.max(Filing.decision_seq)).where(
                 Filing.jurisdiction_code == jurisdiction_code, Filing.year == year

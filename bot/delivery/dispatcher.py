@@ -8,6 +8,16 @@ out twice when:
 - the process dies, or the database is unreachable, between Telegram's answer and the mark:
   the lease expires and another claim sends the row again.
 Everything else (ordering per chat, one sender per row) is guaranteed by the lease.
+
+The costs are paid per batch, not per message, so that one process can keep up with Telegram's
+30 messages a second: rows are claimed (leased) in batches of up to half the concurrency, and
+accepted sends are marked together, each with its own send time and message id: a send after a
+quiet spell is marked at once, as before, but then at most one transaction per ``mark_delay``
+(0.1 s) records all the sends accepted meanwhile. A row counts against the concurrency until its request is answered,
+not until its mark is written, so a slow commit (SQLite's single writer busy with the reminder
+tick) does not stop the sending. The exactly-once window is unchanged: a row is marked sent only
+after Telegram accepted it, and it keeps its lease until the mark is committed, so a crash
+re-sends at most the rows in flight and the ones accepted in the last ``mark_delay``.
 """
 
 from __future__ import annotations
@@ -17,7 +27,8 @@ import random
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 import structlog
@@ -58,6 +69,12 @@ _INVALID_TOKEN_PAUSE = timedelta(minutes=1)
 # Time for claiming, marking and scheduling around the HTTP request itself, within a lease.
 _LEASE_MARGIN = 5.0
 _RECORD_TRIES = 3
+# Accepted sends marked in one statement at most; more wait for the next transaction.
+_MARK_BATCH = 200
+# Rows claimed and not yet finished (answered or not), as a multiple of the concurrency: beyond
+# it nothing new is claimed, so a database that cannot keep up with the marks slows the sending
+# instead of piling up leases.
+_MAX_UNMARKED = 4
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,16 @@ class Timeouts:
         return self.connect + self.write + self.read + self.pool
 
 
+@dataclass
+class _Accepted:
+    """A send Telegram accepted, waiting for its mark."""
+
+    row_id: int
+    message_id: int
+    at: datetime
+    marked: asyncio.Future[bool]
+
+
 class OutboxDispatcher:
     def __init__(
         self,
@@ -94,6 +121,7 @@ class OutboxDispatcher:
         timeouts: Timeouts | None = None,
         max_local_wait: float = 5.0,
         concurrency: int = 32,
+        mark_delay: float = 0.1,
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
     ) -> None:
@@ -101,13 +129,17 @@ class OutboxDispatcher:
 
         ``max_local_wait``: a chat that must wait longer than this (flood control, a group's
         per-minute budget) is handed back to the queue with a later due time instead of holding
-        its lease while it sleeps. ``concurrency`` bounds the rows in flight in ``run``; the
-        bot's HTTP connection pool should be at least that large (PTB's default is 256).
+        its lease while it sleeps. ``concurrency`` bounds the rows claimed and not yet answered
+        in ``run``; the bot's HTTP connection pool should be at least that large (PTB's default
+        is 256). ``mark_delay``: the least time between two mark transactions; the sends
+        accepted meanwhile are marked together.
         """
         if not owner or len(owner) > 60:
             raise ValueError("owner must be 1 to 60 characters (it is stored in outbox.lease_owner)")
         if max_attempts < 1 or concurrency < 1:
             raise ValueError("max_attempts and concurrency must be at least 1")
+        if mark_delay < 0:
+            raise ValueError("mark_delay must not be negative")
         self._database = database
         self._bot = bot
         self._clock = clock
@@ -117,6 +149,13 @@ class OutboxDispatcher:
         self._timeouts = timeouts or Timeouts()
         self._max_local_wait = max_local_wait
         self._concurrency = concurrency
+        self._mark_delay = mark_delay
+        self._accepted: list[_Accepted] = []
+        self._marking: asyncio.Task[None] | None = None
+        self._marked_at = float("-inf")  # event-loop time the last mark transaction began
+        # Rows claimed whose request has not been answered yet, and the event ``run`` waits on.
+        self._unanswered: set[int] = set()
+        self._answered: asyncio.Event | None = None
         self._on_unreachable = on_unreachable
         self._on_dead = on_dead
         self._rng = rng or random.Random()
@@ -125,8 +164,9 @@ class OutboxDispatcher:
         # A lease running out while its row is still being sent lets a second process send it too.
         needed = (
             max_local_wait
-            + concurrency / self._limiter.global_rate
+            + self._limiter.queue_time(concurrency)
             + self._timeouts.worst_case
+            + mark_delay
             + _LEASE_MARGIN
         )
         if lease_seconds < needed:
@@ -142,39 +182,60 @@ class OutboxDispatcher:
         """Claim the due rows (one per chat), deliver them concurrently; returns how many were claimed."""
         rows = await self._claim(limit)
         if rows:
-            await asyncio.gather(*(self._deliver(row) for row in rows))
+            await asyncio.gather(*(self._start(row) for row in rows))
         return len(rows)
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        """Deliver until ``stop`` is set, claiming again whenever a send finishes or ``idle`` passes.
+        """Deliver until ``stop`` is set, claiming again as sends are answered or ``idle`` passes.
 
         Unlike repeated ``run_once`` calls, a slow chat never holds up the next round of others.
+        Claims come in batches: once half the concurrency is free (or every claimed row has been
+        answered, or ``idle`` passed), not after every single answer, so one claim's cost is
+        shared by many rows.
         """
         in_flight: set[asyncio.Task[str]] = set()
+        answered = self._answered = asyncio.Event()
+        refill = max(1, self._concurrency // 2)
         stopping = asyncio.create_task(stop.wait())
+        woken = asyncio.create_task(answered.wait())
+        timed_out = True
         try:
             while not stop.is_set():
-                room = self._concurrency - len(in_flight)
-                if room > 0:
+                # Cleared before looking, so an answer that comes during the claim wakes the wait.
+                answered.clear()
+                if woken.done():
+                    woken = asyncio.create_task(answered.wait())
+                room = self._concurrency - len(self._unanswered)
+                wanted = room >= refill or not self._unanswered or timed_out
+                if room > 0 and wanted and len(in_flight) < _MAX_UNMARKED * self._concurrency:
                     try:
                         rows = await self._claim(room)
                     except Exception:
                         log.exception("outbox_claim_failed", owner=self.owner)
                         self._count_error()
                         rows = []
-                    in_flight.update(asyncio.create_task(self._deliver(row)) for row in rows)
+                    for row in rows:
+                        task = asyncio.create_task(self._start(row))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
                 done, _ = await asyncio.wait(
-                    {*in_flight, stopping}, timeout=idle, return_when=asyncio.FIRST_COMPLETED
+                    {woken, stopping}, timeout=idle, return_when=asyncio.FIRST_COMPLETED
                 )
-                in_flight -= done
+                timed_out = not done
         finally:
             stopping.cancel()
+            woken.cancel()
             if in_flight:
                 # Cancelling a request mid-flight leaves its fate unknown, so let it finish.
-                _, unfinished = await asyncio.wait(in_flight, timeout=self._timeouts.worst_case)
+                _, unfinished = await asyncio.wait(
+                    in_flight, timeout=self._timeouts.worst_case + self._mark_delay
+                )
                 for task in unfinished:
                     task.cancel()
                 await asyncio.gather(*unfinished, return_exceptions=True)
+            if self._marking is not None and not self._marking.done():
+                await asyncio.wait({self._marking}, timeout=self._timeouts.worst_case)
+            self._answered = None
 
     # --- one row ---------------------------------------------------------------------------------
 
@@ -185,6 +246,12 @@ class OutboxDispatcher:
             )
         )
 
+    def _start(self, row: OutboxMessage) -> Awaitable[str]:
+        # Counted from the claim on, before the task first runs, so the next claim sees it.
+        if row.id is not None:
+            self._unanswered.add(row.id)
+        return self._deliver(row)
+
     async def _deliver(self, row: OutboxMessage) -> str:
         """Send one claimed row and record the outcome; never raises (the lease is the safety net)."""
         try:
@@ -193,6 +260,15 @@ class OutboxDispatcher:
             log.exception("outbox_delivery_failed", outbox_id=row.id, chat_id=row.chat_id)
             self._count_error()
             return ABANDONED
+        finally:
+            self._answer(row)
+
+    def _answer(self, row: OutboxMessage) -> None:
+        """The row no longer waits for Telegram: its place may go to a newly claimed one."""
+        if row.id in self._unanswered:
+            self._unanswered.discard(row.id)
+            if self._answered is not None:
+                self._answered.set()
 
     async def _attempt(self, row: OutboxMessage) -> str:
         try:
@@ -215,41 +291,78 @@ class OutboxDispatcher:
                     connect_timeout=self._timeouts.connect,
                     pool_timeout=self._timeouts.pool,
                 )
-        except RetryAfter as exc:
-            seconds = _retry_after_seconds(exc)
-            self._limiter.defer(row.chat_id, seconds)
-            return await self._retry(row, timedelta(seconds=seconds), str(exc), count=False)
-        except Forbidden as exc:
-            return await self._undeliverable(row, _describe(exc))
-        except BadRequest as exc:  # before NetworkError: PTB makes BadRequest a subclass of it
-            return await self._dead(row, _describe(exc))
-        except ChatMigrated as exc:
-            # The group became a supergroup; whoever queued for the old id must learn the new one.
-            return await self._dead(row, f"chat migrated to {exc.new_chat_id}")
-        except InvalidToken as exc:
-            log.error("outbox_invalid_token", outbox_id=row.id, error=str(exc))
-            return await self._retry(row, _INVALID_TOKEN_PAUSE, _describe(exc), count=False)
-        except TelegramError as exc:  # NetworkError, TimedOut, 5xx: the message may be sent later
-            return await self._transient(row, _describe(exc))
-        except Exception as exc:  # not PTB's: count it, so a steady failure ends as a dead row
-            log.exception("outbox_send_crashed", outbox_id=row.id)
-            self._count_error()
-            return await self._transient(row, repr(exc))
+        except Exception as exc:
+            self._answer(row)
+            return await self._refused(row, exc)
+        self._answer(row)
         message_id = message.message_id
-        applied = await self._record(
-            lambda repo: repo.mark_sent(
-                _id(row),
-                self.owner,
-                self._clock.now(),
-                message_id,
-                chat_interval=timedelta(seconds=self._limiter.per_chat_interval),
-            )
-        )
-        if not applied:
+        if not await self._mark_sent(row, message_id):
             log.warning("outbox_lease_lost_after_send", outbox_id=row.id, chat_id=row.chat_id)
             return ABANDONED
         log.debug("outbox_sent", outbox_id=row.id, chat_id=row.chat_id, message_id=message_id)
         return SENT
+
+    async def _refused(self, row: OutboxMessage, exc: Exception) -> str:
+        """Record a send that failed, by what the failure says about the row's future."""
+        if isinstance(exc, RetryAfter):
+            seconds = _retry_after_seconds(exc)
+            self._limiter.defer(row.chat_id, seconds)
+            return await self._retry(row, timedelta(seconds=seconds), str(exc), count=False)
+        if isinstance(exc, Forbidden):
+            return await self._undeliverable(row, _describe(exc))
+        if isinstance(exc, BadRequest):  # before NetworkError: PTB makes BadRequest a subclass of it
+            return await self._dead(row, _describe(exc))
+        if isinstance(exc, ChatMigrated):
+            # The group became a supergroup; whoever queued for the old id must learn the new one.
+            return await self._dead(row, f"chat migrated to {exc.new_chat_id}")
+        if isinstance(exc, InvalidToken):
+            log.error("outbox_invalid_token", outbox_id=row.id, error=str(exc))
+            return await self._retry(row, _INVALID_TOKEN_PAUSE, _describe(exc), count=False)
+        if isinstance(exc, TelegramError):  # NetworkError, TimedOut, 5xx: the message may be sent later
+            return await self._transient(row, _describe(exc))
+        # Not PTB's: count it, so a steady failure ends as a dead row.
+        log.error("outbox_send_crashed", outbox_id=row.id, exc_info=exc)
+        self._count_error()
+        return await self._transient(row, repr(exc))
+
+    async def _mark_sent(self, row: OutboxMessage, message_id: int) -> bool:
+        """Queue the mark of an accepted send; True once committed, False if the lease was lost."""
+        accepted = _Accepted(
+            _id(row), message_id, self._clock.now(), asyncio.get_running_loop().create_future()
+        )
+        self._accepted.append(accepted)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_accepted(), name="outbox-marks")
+        return await accepted.marked
+
+    async def _mark_accepted(self) -> None:
+        """Write the queued marks, a batch per transaction, until none is left."""
+        loop = asyncio.get_running_loop()
+        while self._accepted:
+            # Sends answered meanwhile join this transaction. A lone send is marked at once, as
+            # before batching: until its mark, the chat's next message waits behind it.
+            wait = self._marked_at + self._mark_delay - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._marked_at = loop.time()
+            batch = self._accepted[:_MARK_BATCH]
+            del self._accepted[:_MARK_BATCH]
+            mark = partial(
+                OutboxRepository.mark_sent_many,
+                sent=[(a.row_id, a.at, a.message_id) for a in batch],
+                owner=self.owner,
+                chat_interval=timedelta(seconds=self._limiter.per_chat_interval),
+            )
+            try:
+                applied = await self._record(mark)
+            except Exception as exc:
+                for accepted in batch:
+                    if not accepted.marked.done():
+                        accepted.marked.set_exception(exc)
+                continue
+            for accepted in batch:
+                if not accepted.marked.done():
+                    accepted.marked.set_result(accepted.row_id in applied)
 
     async def _transient(self, row: OutboxMessage, error: str) -> str:
         attempts = row.attempts + 1

@@ -281,3 +281,33 @@ async def test_depth_counts_due_pending_rows(database: Database) -> None:
 def _id(row: OutboxMessage) -> int:
     assert row.id is not None
     return row.id
+
+
+async def test_mark_sent_many_records_each_send_and_skips_lost_leases(database: Database) -> None:
+    await queue(database, "300", "c1", at=T0 - timedelta(seconds=1))
+    await queue(database, "100", "a1")
+    await queue(database, "100", "a2")
+    await queue(database, "200", "b1")
+    by_text = {r.payload["text"]: r for r in await claim(database, "p1")}
+    a1, b1, c1 = (_id(by_text[t]) for t in ("a1", "b1", "c1"))
+    # c1's lease ran out and p2 took it over: p1's mark of it must change nothing.
+    [taken] = await claim(database, "p2", now=T0 + LEASE, limit=1)
+    assert taken.id == c1
+    at_a, at_b = T0 + timedelta(milliseconds=10), T0 + timedelta(milliseconds=40)
+    async with database.sessions() as session:
+        applied = await OutboxRepository(session).mark_sent_many(
+            [(a1, at_a, 11), (b1, at_b, "22"), (c1, at_b, 33)], "p1", chat_interval=timedelta(seconds=1)
+        )
+        await session.commit()
+    assert applied == {a1, b1}
+    rows = {r.payload["text"]: r for r in await all_rows(database)}
+    assert (rows["a1"].status, rows["a1"].sent_at, rows["a1"].external_message_id) == (SENT, at_a, "11")
+    assert (rows["b1"].status, rows["b1"].sent_at, rows["b1"].external_message_id) == (SENT, at_b, "22")
+    assert all(rows[t].lease_owner is None and rows[t].attempts == 1 for t in ("a1", "b1"))
+    assert (rows["c1"].status, rows["c1"].lease_owner, rows["c1"].sent_at) == (PENDING, "p2", None)
+    # The chat's next message waits a full interval after the batch's latest send, never less.
+    assert rows["a2"].next_attempt_at == at_b + timedelta(seconds=1)
+    assert await claim(database, "p3", now=at_a + timedelta(seconds=1)) == []
+    assert texts(await claim(database, "p3", now=at_b + timedelta(seconds=1))) == ["a2"]
+    async with database.sessions() as session:
+        assert await OutboxRepository(session).mark_sent_many([], "p1") == set()

@@ -83,6 +83,53 @@ async def test_the_global_rate_spaces_sends_across_chats() -> None:
     assert starts == sorted(starts)
 
 
+async def test_no_second_holds_more_sends_than_the_rate_whatever_the_round_trip() -> None:
+    """Telegram counts arrivals, which lie anywhere between a send's start and its answer.
+
+    For every send, the earlier sends that could have arrived within the second before it
+    (answered less than a second before its start, or not answered yet) must be fewer than the
+    rate; slow answers are what exact start spacing alone got wrong.
+    """
+    limiter = RateLimiter(global_rate=10.0)
+    spans: list[tuple[float, float]] = []
+
+    async def send(chat: int) -> None:
+        async with limiter.slot(chat):
+            start = time.monotonic()
+            await asyncio.sleep(0.15 if chat % 3 else 0.02)  # round trips of several lengths
+            spans.append((start, time.monotonic()))
+
+    began = time.monotonic()
+    await asyncio.gather(*(send(chat) for chat in range(25)))
+    took = time.monotonic() - began
+    for start, _ in spans:
+        possible = [other for other in spans if other[0] < start and other[1] > start - 1.0]
+        assert len(possible) <= 9, f"{len(possible) + 1} sends could have arrived within one second"
+    # 25 sends at 10 a second: two full windows, each stretched by a round trip.
+    assert 2.0 <= took < 4.0
+
+
+async def test_an_unanswered_send_holds_its_place_for_a_bounded_time() -> None:
+    limiter = RateLimiter(global_rate=1.0)
+    release = asyncio.Event()
+    starts: dict[int, float] = {}
+
+    async def send(chat: int) -> None:
+        async with limiter.slot(chat):
+            starts[chat] = time.monotonic()
+            if chat == 1:
+                await release.wait()  # a request Telegram does not answer
+
+    hung = asyncio.create_task(send(1))
+    await asyncio.sleep(0.01)
+    await send(2)
+    release.set()
+    await hung
+    # It may arrive any time until ARRIVAL_BOUND (1 s), and occupies the window a second more;
+    # not until its 20 s read timeout.
+    assert 1.95 <= starts[2] - starts[1] < 2.5
+
+
 async def test_a_waiting_chat_does_not_hold_up_another() -> None:
     limiter = RateLimiter()
     limiter.defer(1001, 0.5)

@@ -68,9 +68,10 @@ async def receive(request: web.Request) -> web.Response:
         return web.json_response({"error": "request body too large"}, status=413)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a body nested thousands deep; not JSON any Telegram would send.
         return web.json_response({"error": "body is not valid JSON"}, status=400)
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    if not well_formed(data):
         return web.json_response({"error": "body is not a Telegram update"}, status=400)
     application = request.app[APPLICATION_KEY]
     try:
@@ -81,6 +82,54 @@ async def receive(request: web.Request) -> web.Response:
     # Through the update processor, like queued updates: the same per-person order and bound.
     await application.update_processor.process_update(update, application.process_update(update))
     return web.json_response({"ok": True})
+
+
+def well_formed(data: object) -> bool:
+    """The parts of an update the program relies on have the types the Bot API documents.
+
+    PTB's de_json does not check types or required fields, so a forged body (a message without a
+    chat, a text that is a number, a chat id that is a word) would otherwise reach the handlers
+    and fail there. Telegram itself never sends such updates.
+    """
+    if not isinstance(data, dict) or not _is_id(data.get("update_id"), signed=False):
+        return False
+    for kind in ("message", "edited_message"):
+        if kind in data and not _message_ok(data[kind]):
+            return False
+    if "callback_query" in data:
+        query = data["callback_query"]
+        if (
+            not isinstance(query, dict)
+            or not isinstance(query.get("id"), str)
+            or not _user_ok(query.get("from"))
+        ):
+            return False
+        if "data" in query and not isinstance(query["data"], str):
+            return False
+        if "message" in query and not _message_ok(query["message"]):
+            return False
+    return True
+
+
+def _is_id(value: object, *, signed: bool = True) -> bool:
+    # Telegram ids fit in 64 bits (chat ids may be negative); bool is an int in Python, not an id.
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    return -(2**63) <= value < 2**63 if signed else 0 <= value < 2**63
+
+
+def _user_ok(user: object) -> bool:
+    return isinstance(user, dict) and _is_id(user.get("id"))
+
+
+def _message_ok(message: object) -> bool:
+    if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+        return False
+    if not _is_id(message["chat"].get("id")) or not _is_id(message.get("message_id")):
+        return False
+    if "from" in message and not _user_ok(message["from"]):
+        return False
+    return all(not (key in message and not isinstance(message[key], str)) for key in ("text", "caption"))
 
 
 def install(app: web.Application, application: Application, secret: str) -> None:

@@ -19,6 +19,7 @@ from dialogs.context import Context
 from dialogs.directory import OrgDirectory
 from dialogs.events import Command
 from dialogs.flows import admin as flow
+from dialogs.parsing.ids import record_id
 from dialogs.replies import Button, Reply
 from dialogs.texts import Texts
 from storage.database import Database
@@ -362,7 +363,7 @@ async def _pick(call: Call, command: str, args: flow.Args, listed: str, ask_key:
         return _say(text, tuple(r for r in rows if r))
     token, rest = args.tokens[0], " ".join(args.tokens[1:])
     if token.startswith("#") and token[1:].isdigit():
-        user = await uow.users.get(int(token[1:]))
+        user = await uow.users.get(found) if (found := record_id(token[1:])) else None
         if user is None:
             return _say(texts("adm.no_user", who=token))
         return user

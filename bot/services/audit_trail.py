@@ -11,6 +11,7 @@ from __future__ import annotations
 from bot.services.calls import Call, CommandResult
 from dialogs.events import Command
 from dialogs.flows import admin as flow
+from dialogs.parsing.ids import record_id
 from dialogs.replies import Button, Reply
 from dialogs.texts import Texts
 from storage.models import AuditEntry, Filing
@@ -38,7 +39,7 @@ def _state(texts: Texts, subject_type: str, value: str | None) -> str:
 
 async def _filing(call: Call, raw: str) -> Filing | None:
     if raw.isdigit():
-        return await call.uow.filings.get(int(raw))
+        return await call.uow.filings.get(found) if (found := record_id(raw)) else None
     return await call.uow.filings.by_number(raw) if raw else None
 
 

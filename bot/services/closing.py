@@ -13,6 +13,7 @@ from bot.services.review import may_review
 from dialogs.events import Command
 from dialogs.flows import closing as flow
 from dialogs.flows import review as review_flow
+from dialogs.parsing.ids import record_id
 from dialogs.replies import Button, Reply
 from dialogs.texts import Texts
 from storage.models import Filing, RectificationItem
@@ -30,7 +31,7 @@ def _not_closable(call: Call, filing: Filing) -> Reply:
 async def close(call: Call, command: Command) -> CommandResult:
     """/close FILING_ID"""
     arg = command.args.strip()
-    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    filing = await call.uow.filings.get(found) if (found := record_id(arg)) else None
     if filing is None or not may_review(call, filing):
         return deny(call, command, "filing")
     if filing.status not in CLOSABLE:

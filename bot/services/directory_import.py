@@ -26,6 +26,7 @@ from dialogs.directory import OrgDirectory, OrgUnit
 from dialogs.directory_import import Checked, Problem, read
 from dialogs.events import Command
 from dialogs.flows import admin as flow
+from dialogs.parsing.ids import record_id
 from dialogs.replies import Button, Reply
 from dialogs.steps import Rejected
 from dialogs.texts import Texts
@@ -168,8 +169,8 @@ class DirectoryImports:
         args = flow.parse_args(command.args)
         if args.cancelled:
             return CommandResult([Reply(texts("adm.imp.cancelled"))])
-        if args.confirmed and args.tokens and args.tokens[0].isdigit():
-            return CommandResult(await self.confirm(call, int(args.tokens[0])))
+        if args.confirmed and args.tokens and (upload := record_id(args.tokens[0])):
+            return CommandResult(await self.confirm(call, upload))
         if args.tokens or args.confirmed:
             return CommandResult([Reply(texts("adm.imp.usage"))], UNCHANGED)
         started = engine.start(flow.IMPORT_DIALOG, call.ctx)

@@ -16,6 +16,7 @@ from dialogs.actions import command_action
 from dialogs.events import Command
 from dialogs.flows import prefiling
 from dialogs.parsing.dates import format_date
+from dialogs.parsing.ids import record_id
 from dialogs.registry import dialogs_for
 from dialogs.replies import Button, Reply, SubmitFiling
 from dialogs.state import DialogState
@@ -103,7 +104,8 @@ async def new(call: Call, command: Command) -> CommandResult:
     texts = call.ctx.texts
     seed: dict[str, str] | None = None
     if command.args.startswith("sc") and command.args[2:].isdigit():
-        record = await call.uow.selfchecks.get(int(command.args[2:]))
+        seed_id = record_id(command.args[2:])
+        record = await call.uow.selfchecks.get(seed_id) if seed_id else None
         if record is None or record.user_id != call.user.id:
             return CommandResult([Reply(texts("access.not_yours"))])
         seed = dict(record.answers)
@@ -160,7 +162,7 @@ async def _deny(call: Call, command: Command, action: str, subject: str) -> Repl
 async def _own_filing(call: Call, command: Command, *, action: str) -> Filing | Reply:
     """The filing named in the command if it is the caller's; otherwise a refusal (and an audit entry)."""
     arg = command.args.split(" ", 1)[0]
-    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    filing = await call.uow.filings.get(found) if (found := record_id(arg)) else None
     if filing is None or filing.user_id != call.user.id:
         return await _deny(call, command, action, arg)
     return filing
@@ -172,7 +174,7 @@ async def _visible_filing(call: Call, command: Command) -> tuple[Filing, bool] |
     """
     arg = command.args.split(" ", 1)[0]
     if arg.isdigit():
-        filing = await call.uow.filings.get(int(arg))
+        filing = await call.uow.filings.get(found) if (found := record_id(arg)) else None
     else:
         filing = await call.uow.filings.by_number(arg) if arg else None
     if filing is not None and filing.user_id == call.user.id:

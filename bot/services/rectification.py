@@ -21,6 +21,7 @@ from dialogs.engine import Dialog
 from dialogs.events import Command
 from dialogs.flows import rectification as flow
 from dialogs.parsing.dates import format_date
+from dialogs.parsing.ids import record_id
 from dialogs.replies import (
     Button,
     CreateRectification,
@@ -94,7 +95,7 @@ def _command_text(command: Command) -> str:
 
 
 async def _item_and_filing(call: Call, raw: str) -> tuple[RectificationItem, Filing] | None:
-    item = await call.uow.rectifications.get(int(raw)) if raw.isdigit() else None
+    item = await call.uow.rectifications.get(found) if (found := record_id(raw)) else None
     if item is None:
         return None
     filing = await call.uow.filings.get(item.filing_id)
@@ -178,7 +179,7 @@ def _evidence_card(call: Call, item: RectificationItem) -> str:
 async def rectify(call: Call, command: Command) -> CommandResult:
     """/rectify FILING_ID: an officer sets a new item on an accepted filing."""
     arg = _arg(command)
-    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    filing = await call.uow.filings.get(found) if (found := record_id(arg)) else None
     if filing is None or not may_review(call, filing):
         return CommandResult(
             [_deny(call, subject_type="filing", subject=arg, attempted=_command_text(command))]

@@ -16,6 +16,7 @@ from bot.services.stats import record as stats_record
 from dialogs.events import Command
 from dialogs.flows import review
 from dialogs.parsing.dates import format_date
+from dialogs.parsing.ids import record_id
 from dialogs.replies import AnswerReturn, Button, Reply, ReviewDecision
 from dialogs.texts import Texts
 from storage.errors import ConcurrentUpdate
@@ -101,7 +102,7 @@ def may_review(call: Call, filing: Filing) -> bool:
 
 async def _start_decision(call: Call, command: Command, decision: str) -> CommandResult:
     arg = command.args.strip()
-    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    filing = await call.uow.filings.get(found) if (found := record_id(arg)) else None
     if filing is None or not may_review(call, filing):
         return await _deny(call, command, arg)
     if filing.status != SUBMITTED:
@@ -242,7 +243,7 @@ def _cadre_notice(texts: Texts, filing: Filing, effect: ReviewDecision) -> Reply
 async def answer(call: Call, command: Command) -> CommandResult:
     """/answer ID: the cadre answers a return for completion."""
     arg = command.args.strip()
-    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    filing = await call.uow.filings.get(found) if (found := record_id(arg)) else None
     if filing is None or filing.user_id != call.user.id:
         return await _deny(call, command, arg)
     if filing.status != RETURNED:

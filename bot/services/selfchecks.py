@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.services.calls import Call, CommandResult
 from dialogs.events import Command
 from dialogs.flows import selfcheck
+from dialogs.parsing.ids import record_id
 from dialogs.policy.evaluator import evaluate
 from dialogs.policy.pack import PolicyPack, parse_pack
 from dialogs.replies import Button, RecordSelfCheck, Reply
@@ -72,7 +73,7 @@ def stored_verdict_line(call: Call, record: SelfCheckResult) -> str:
 async def save(call: Call, command: Command) -> CommandResult:
     texts = call.ctx.texts
     arg = command.args.strip()
-    found = await call.uow.selfchecks.get(int(arg)) if arg.isdigit() else None
+    found = await call.uow.selfchecks.get(found) if (found := record_id(arg)) else None
     if found is None or found.user_id != call.user.id:
         return CommandResult([Reply(texts("access.not_yours"))])
     found.saved = True

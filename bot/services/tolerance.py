@@ -15,6 +15,7 @@ from bot.services.stats import record as stats_record
 from dialogs.events import Command
 from dialogs.flows import tolerance
 from dialogs.parsing.dates import format_date
+from dialogs.parsing.ids import record_id
 from dialogs.replies import Button, Reply
 from dialogs.texts import Texts
 from storage.errors import ConcurrentUpdate
@@ -40,13 +41,13 @@ async def _deny(call: Call, command: Command, subject_type: str) -> CommandResul
 
 async def _filing_for(call: Call, command: Command) -> Filing | None:
     arg = command.args.strip()
-    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    filing = await call.uow.filings.get(found) if (found := record_id(arg)) else None
     return filing if filing is not None and may_review(call, filing) else None
 
 
 async def _review_for(call: Call, command: Command) -> tuple[ToleranceReview, Filing] | None:
     arg = command.args.strip()
-    review = await call.uow.reviews.get(int(arg)) if arg.isdigit() else None
+    review = await call.uow.reviews.get(found) if (found := record_id(arg)) else None
     if review is None:
         return None
     filing = await call.uow.filings.get(review.filing_id)

@@ -11,6 +11,7 @@ from bot.services.review import may_review, notify_officers_text
 from dialogs.events import Command
 from dialogs.flows import review, updates
 from dialogs.parsing.dates import format_date
+from dialogs.parsing.ids import record_id
 from dialogs.replies import Button, Reply
 from storage.models import Filing
 
@@ -20,7 +21,7 @@ SHOWN = 5
 
 async def _filing(call: Call, command: Command, *, officer: bool) -> Filing | Reply:
     arg = command.args.strip()
-    filing = await call.uow.filings.get(int(arg)) if arg.isdigit() else None
+    filing = await call.uow.filings.get(found) if (found := record_id(arg)) else None
     allowed = filing is not None and (may_review(call, filing) if officer else filing.user_id == call.user.id)
     if not allowed:
         call.uow.audit.record(

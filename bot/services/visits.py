@@ -15,6 +15,7 @@ from bot.services.review import may_review
 from dialogs.events import Command
 from dialogs.flows import visits as flow
 from dialogs.parsing.dates import format_date
+from dialogs.parsing.ids import record_id
 from dialogs.replies import Button, Reply
 from dialogs.texts import Texts
 from storage.models import Filing, ReturnVisit, ToleranceReview, User
@@ -70,7 +71,7 @@ def _label(texts: Texts, visit: ReturnVisit, cadre: User | None) -> str:
 
 
 async def _found(call: Call, raw: str) -> tuple[ReturnVisit, Filing] | None:
-    visit = await call.uow.visits.get(int(raw)) if raw.isdigit() else None
+    visit = await call.uow.visits.get(found) if (found := record_id(raw)) else None
     filing = await call.uow.filings.get(visit.filing_id) if visit is not None else None
     return (visit, filing) if visit is not None and filing is not None else None
 

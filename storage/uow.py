@@ -14,6 +14,7 @@ from storage.repositories.filings import FilingMessageRepository, FilingReposito
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.org_units import OrgUnitRepository
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.processed_updates import ProcessedUpdateRepository
 from storage.repositories.rectifications import RectificationRepository
 from storage.repositories.reminders import ReminderRepository
 from storage.repositories.reviews import ToleranceReviewRepository
@@ -33,6 +34,7 @@ class UnitOfWork:
     org_units: OrgUnitRepository
     audit: AuditRepository
     outbox: OutboxRepository
+    processed_updates: ProcessedUpdateRepository
     filings: FilingRepository
     filing_messages: FilingMessageRepository
     selfchecks: SelfCheckRepository
@@ -58,6 +60,7 @@ class UnitOfWork:
         self.org_units = OrgUnitRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.processed_updates = ProcessedUpdateRepository(self.session)
         self.filings = FilingRepository(self.session)
         self.filing_messages = FilingMessageRepository(self.session)
         self.selfchecks = SelfCheckRepository(self.session)

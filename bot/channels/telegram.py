@@ -21,7 +21,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -185,13 +185,20 @@ class TelegramChannel:
                 event=to_event(message, self._clock),
                 display_name=user.full_name,
                 language_code=user.language_code,
+                update_id=update.update_id,
             )
         )
+        if handled.duplicate:
+            return
         await self._deliver(message.chat_id, handled)
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, user = update.callback_query, update.effective_user
-        if query is None or user is None or query.data is None:
+        if query is None or user is None:
+            return
+        if query.data is None:
+            # A game button's press carries no data: nothing to do, but the spinner must stop.
+            await _answer(query)
             return
         # Answered while the press is handled, so the client's spinner stops as soon as it can
         # and the round trip to Telegram does not add to the person's wait.
@@ -203,9 +210,12 @@ class TelegramChannel:
                 event=Press(self._clock.now(), query.data),
                 display_name=user.full_name,
                 language_code=user.language_code,
+                update_id=update.update_id,
             )
         )
         await answering
+        if handled.duplicate:
+            return  # the pressed message may be the current question again (a tick): leave it be
         message = query.message
         if not isinstance(message, Message):
             # Too old for Telegram to show us (InaccessibleMessage): just answer in the chat.
@@ -227,6 +237,9 @@ class TelegramChannel:
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 log.warning("telegram.edit_failed", error=str(exc))
+        except (NetworkError, RetryAfter) as exc:
+            # The choice is stored; the next press or message shows the current state again.
+            log.warning("telegram.edit_failed", error=str(exc))
 
     async def _mark_pressed(self, message: Message, action: str) -> None:
         """Show which button was pressed and drop the keyboard: the old question cannot be answered twice."""
@@ -243,7 +256,8 @@ class TelegramChannel:
                 await message.edit_text(new_text, reply_markup=None)
             else:
                 await message.edit_reply_markup(reply_markup=None)
-        except BadRequest as exc:
+        except TelegramError as exc:
+            # Cosmetic: the old question keeps its buttons, and pressing one again is refused.
             log.debug("telegram.mark_pressed_failed", error=str(exc))
 
     async def _deliver(self, chat_id: int, handled: Handled) -> None:
@@ -263,10 +277,17 @@ class TelegramChannel:
             self.application.create_task(self._run_job(chat_id, handled.job))
 
     async def _send(self, chat_id: int, replies: list[Reply]) -> bool:
-        """Send replies in order; False when the person has blocked the bot."""
+        """Send replies in order; False when the person has blocked the bot.
+
+        When Telegram cannot be reached (timeouts, 5xx, flood control), what is not yet sent is
+        handed to the outbox: the answer is committed already, and the dispatcher delivers it with
+        retries once Telegram is back. A timeout may hide a message that did arrive, so it can come
+        twice; better than never (there is no idempotency key in the Bot API).
+        """
         bot = self.application.bot
+        index = 0
         try:
-            for reply in replies:
+            for index, reply in enumerate(replies):
                 file = reply.attachment
                 caption = reply.text if file is not None and len(reply.text) <= MAX_CAPTION else None
                 chunks = split_text(reply.text) if reply.text and caption is None else []
@@ -284,6 +305,18 @@ class TelegramChannel:
         except Forbidden:
             log.info("telegram.user_blocked_bot", chat_id=chat_id)
             return False
+        except BadRequest as exc:
+            # Telegram refuses this message as it is (the chat is gone, a text it cannot take):
+            # sending it again would be refused again.
+            log.warning("telegram.reply_refused", chat_id=chat_id, error=str(exc))
+        except (NetworkError, RetryAfter) as exc:
+            log.warning(
+                "telegram.reply_deferred", chat_id=chat_id, error=str(exc), replies=len(replies) - index
+            )
+            try:
+                await self._service.defer(CHANNEL, str(chat_id), replies[index:])
+            except Exception:
+                log.exception("telegram.reply_lost", chat_id=chat_id)
         return True
 
     async def _run_job(self, chat_id: int, job: Job) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakValueDictionary
 
@@ -65,6 +66,10 @@ from storage.uow import UnitOfWork
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 4
+# Telegram keeps an unconfirmed update for 24 hours; after that it cannot come again. Old rows
+# are deleted on every PRUNE_EVERY-th update (update ids are consecutive), not on each one.
+PROCESSED_KEPT = timedelta(days=1)
+PRUNE_EVERY = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,8 @@ class Incoming:
     event: Event
     display_name: str | None = None
     language_code: str | None = None
+    # The channel's id for this delivery (Telegram's update_id): the same id twice is one event.
+    update_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -87,6 +94,8 @@ class Handled:
     locale: str = "zh_CN"
     # Long-running work the command started, for the channel to run now that the commit is done.
     job: Job | None = None
+    # An update delivered again after it was applied: nothing changed, and nothing to send.
+    duplicate: bool = False
 
     @property
     def menu_changed(self) -> bool:
@@ -224,6 +233,15 @@ class ConversationService:
             viewer = viewer_of(user, await uow.users.roles(user.id))
             loaded = await uow.dialog_states.load(user.id)
             state = DialogState.from_json(loaded[0]) if loaded else None
+            if incoming.update_id is not None and not await self._claim(uow, incoming, now):
+                # Delivered again: the process that applied it died before confirming it. Apply
+                # nothing and say nothing. The person saw the answer to it already (or, if that was
+                # lost as well, gets no answer and sends /start, which shows where they are); an
+                # answer now could arrive after their next message and pass for the question after it.
+                log.info(
+                    "conversation.duplicate_update", channel=incoming.channel, update_id=incoming.update_id
+                )
+                return Handled(replies=[], duplicate=True)
             call = Call(
                 uow=uow,
                 ctx=self._context(user.locale, viewer),
@@ -293,6 +311,13 @@ class ConversationService:
             job=job,
         )
 
+    async def _claim(self, uow: UnitOfWork, incoming: Incoming, now: datetime) -> bool:
+        """Mark the update applied in this transaction; False if it already was."""
+        assert incoming.update_id is not None
+        if incoming.update_id % PRUNE_EVERY == 0:
+            await uow.processed_updates.prune(now - PROCESSED_KEPT)
+        return await uow.processed_updates.claim(incoming.channel, incoming.update_id, now)
+
     def _context(self, locale: str, viewer: Viewer) -> Context:
         return Context(
             texts=Texts(locale),
@@ -301,6 +326,31 @@ class ConversationService:
             tz=self.env.tz,
             policy=self.env.policy,
         )
+
+    async def defer(self, channel: str, external_id: str, replies: list[Reply]) -> int:
+        """Queue answers the channel could not deliver just now (an outage); returns how many.
+
+        The answer was already committed, so it must not be lost with the failed request: the
+        outbox dispatcher sends it when the channel is back, with its retries and backoff, in
+        order after anything queued for that chat before. Files cannot wait in the outbox; their
+        text goes, and the person can ask again.
+        """
+        now = self._clock.now()
+        async with UnitOfWork(self._database) as uow:
+            found = await uow.users.by_identity(channel, external_id)
+            user_id = found[0].id if found else None
+            for reply in replies:
+                if reply.attachment is not None:
+                    log.warning(
+                        "conversation.deferred_without_file", channel=channel, file=reply.attachment.filename
+                    )
+                payload = reply.to_json() if reply.text.strip() else None
+                if payload is not None:
+                    await uow.outbox.add(
+                        channel=channel, chat_id=external_id, payload=payload, now=now, user_id=user_id
+                    )
+            await uow.commit()
+        return sum(1 for reply in replies if reply.text.strip())
 
     async def inbox(self, channel: str, external_id: str) -> list[Reply]:
         """Messages queued for someone reached through a pull channel (the web chat), oldest first."""

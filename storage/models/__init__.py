@@ -8,6 +8,7 @@ from storage.models.invitation import Invitation
 from storage.models.link_code import LinkCode
 from storage.models.org import OrgUnitRow
 from storage.models.outbox import OutboxMessage
+from storage.models.processed_update import ProcessedUpdate
 from storage.models.reminder import Reminder
 from storage.models.return_visit import ReturnVisit
 from storage.models.review import JurisdictionSetting, RectificationItem, ToleranceReview
@@ -29,6 +30,7 @@ __all__ = [
     "OrgUnitRow",
     "OutboxMessage",
     "PolicySnapshot",
+    "ProcessedUpdate",
     "RectificationItem",
     "Reminder",
     "ReturnVisit",

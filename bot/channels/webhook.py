@@ -91,7 +91,7 @@ def well_formed(data: object) -> bool:
     chat, a text that is a number, a chat id that is a word) would otherwise reach the handlers
     and fail there. Telegram itself never sends such updates.
     """
-    if not isinstance(data, dict) or not _is_id(data.get("update_id"), signed=False):
+    if not isinstance(data, dict) or not _is_id(data.get("update_id")):
         return False
     for kind in ("message", "edited_message"):
         if kind in data and not _message_ok(data[kind]):
@@ -111,11 +111,10 @@ def well_formed(data: object) -> bool:
     return True
 
 
-def _is_id(value: object, *, signed: bool = True) -> bool:
-    # Telegram ids fit in 64 bits (chat ids may be negative); bool is an int in Python, not an id.
-    if not isinstance(value, int) or isinstance(value, bool):
-        return False
-    return -(2**63) <= value < 2**63 if signed else 0 <= value < 2**63
+def _is_id(value: object) -> bool:
+    # Telegram ids fit in a signed 64-bit integer (chat ids may be negative), as does the column
+    # that remembers update ids; bool is an int in Python, not an id.
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def _user_ok(user: object) -> bool:

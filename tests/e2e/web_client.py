@@ -1,7 +1,9 @@
-"""Talks to the web channel's JSON API as the page (chat.js) does: CSRF token first, then chat."""
+"""Talks to the web channel's JSON API as the page (chat.js) does: CSRF token first, then chat,
+and after a 429 the same request again once Retry-After has passed."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -24,6 +26,10 @@ class WebUser:
         if "X-CSRF-Token" not in self.client.session.headers:
             await arm(self.client)
         response = await self.client.post("/api/chat", json=body)
+        while response.status == 429:
+            # As the page does: wait as long as the server asks, then send the same again.
+            await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+            response = await self.client.post("/api/chat", json=body)
         assert response.status == 200, await response.text()
         data = await response.json()
         self.replies, self.commands = data["replies"], data["commands"]

@@ -33,6 +33,7 @@
   const MAX_INPUT_LINES = 5;          // the textarea grows up to this many lines, then scrolls
   const RETRY_FIRST_MS = 1000;        // network-failure backoff: 1s, 2s, 4s, … capped below
   const RETRY_MAX_MS = 15000;
+  const RATE_WAIT_MAX_S = 60;         // the longest Retry-After the page waits out by itself
   const REQUEST_TIMEOUT_MS = 45000;   // a hung request would otherwise block the queue forever
   const OFFLINE_TEXT = "无法连接服务器，正在重试…";
 
@@ -320,6 +321,12 @@
       setTyping(true);
       try {
         const result = await postOnce(job);
+        if (result.status === 429) {
+          // Too fast for the rate limit: nothing was done, so wait as asked and send it again
+          // rather than show an error and make the person type it once more.
+          await waitForRetry(Math.min(result.retryAfter || 1, RATE_WAIT_MAX_S) * 1000);
+          continue;
+        }
         if (!isUnreachable(result)) {
           hideOfflineBanner();
           return result;
@@ -346,7 +353,8 @@
         signal: controller.signal,
       });
       const raw = await response.text();
-      return { ok: response.ok, status: response.status, data: parseJson(raw) };
+      const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+      return { ok: response.ok, status: response.status, data: parseJson(raw), retryAfter };
     } finally {
       clearTimeout(timer);
     }

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.stub_api import TOKEN, StubBotApi, callback_query_id  # noqa: E402
 from bot.channels import webhook  # noqa: E402
+from tests.e2e.telegram_harness import free_port  # noqa: E402
 
 SECRET = "bench-throughput-secret"
 REGISTRATION = [("text", "/start"), ("text", "张三"), ("press", "昆明市"), ("press", "嵩明县"),
@@ -220,14 +221,6 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 
 # --- the two bots ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def wait_ready(

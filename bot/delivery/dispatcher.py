@@ -52,6 +52,7 @@ from bot.metrics import Metrics
 from storage.database import Database
 from storage.models import OutboxMessage
 from storage.repositories.outbox import DEAD, SENT, UNDELIVERABLE, OutboxRepository
+from storage.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -418,9 +419,10 @@ class OutboxDispatcher:
         """
         for attempt in range(1, _RECORD_TRIES + 1):
             try:
-                async with self._database.sessions() as session:
-                    result = await action(OutboxRepository(session))
-                    await session.commit()
+                # A unit of work, so that on SQLite this queues with the process's other writers.
+                async with UnitOfWork(self._database) as uow:
+                    result = await action(uow.outbox)
+                    await uow.commit()
                     return result
             except (SQLAlchemyError, OSError):
                 if attempt == _RECORD_TRIES:

@@ -336,6 +336,7 @@ class ConversationService:
         text goes, and the person can ask again.
         """
         now = self._clock.now()
+        queued = 0
         async with UnitOfWork(self._database) as uow:
             found = await uow.users.by_identity(channel, external_id)
             user_id = found[0].id if found else None
@@ -344,13 +345,14 @@ class ConversationService:
                     log.warning(
                         "conversation.deferred_without_file", channel=channel, file=reply.attachment.filename
                     )
-                payload = reply.to_json() if reply.text.strip() else None
-                if payload is not None:
-                    await uow.outbox.add(
-                        channel=channel, chat_id=external_id, payload=payload, now=now, user_id=user_id
-                    )
+                if not reply.text.strip():
+                    continue
+                await uow.outbox.add(
+                    channel=channel, chat_id=external_id, payload=reply.to_json(), now=now, user_id=user_id
+                )
+                queued += 1
             await uow.commit()
-        return sum(1 for reply in replies if reply.text.strip())
+        return queued
 
     async def inbox(self, channel: str, external_id: str) -> list[Reply]:
         """Messages queued for someone reached through a pull channel (the web chat), oldest first."""

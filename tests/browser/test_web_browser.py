@@ -7,6 +7,7 @@ Screenshots go to tests/browser/screenshots/ (gitignored) so a person can look a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -42,7 +43,7 @@ PHONE = {
 WAIT_MS = 20_000
 
 try:
-    from playwright.async_api import Locator, Page, async_playwright
+    from playwright.async_api import Locator, Page, Route, async_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
     async_playwright = None  # type: ignore[assignment]
 
@@ -249,7 +250,27 @@ async def test_invitation_selfcheck_and_filing_on_a_phone(server: Server, page: 
     assert "报备事项的类别" in (await chat.bot.all_inner_texts())[-1]
     await chat.button("K1 推进项目建设").wait_for()
 
-    await chat.press("K1 推进项目建设")
+    # Too fast for the rate limit once: the page waits as the server asks and sends the press again.
+    limited: list[str] = []
+
+    async def too_fast_once(route: Route) -> None:
+        if limited:
+            await route.continue_()
+            return
+        limited.append(route.request.url)
+        await route.fulfill(
+            status=429,
+            headers={"Retry-After": "1"},
+            content_type="application/json",
+            body=json.dumps({"error": "操作太频繁了，请 1 秒后再试。"}, ensure_ascii=False),
+        )
+
+    await page.route("**/api/chat", too_fast_once)
+    said = await chat.press("K1 推进项目建设")
+    await page.unroute("**/api/chat")
+    assert len(limited) == 1
+    assert "容错情形" in said and "操作太频繁" not in await page.inner_text("body")
+
     await chat.press("✅ 选好了（已选 2 项）")
     for name in ("background", "planned_action", "rule_at_risk", "necessity"):
         await chat.say(DESCRIPTIONS[name])

@@ -8,15 +8,12 @@ holiday wait in their rows for the next working morning.
 
 A claimed batch is finished in short transactions of ``chunk`` rows, so that a large backlog
 (10,000 reminders due at once: about 50 s of work) never holds the database for long: the
-outbox dispatcher's claims and marks get their turn in between and sending starts at once. In
-this process SQLite writers queue in turn (storage/database.py WriterGate); a writer in another
-process (the command line) can only poll SQLite's lock, so on SQLite the tick also pauses
-briefly between its transactions, long enough for such a writer's next poll to find it free.
+outbox dispatcher's claims and marks get their turn in between and sending starts at once (on
+SQLite, this process's writers queue in turn: storage/database.py WriterGate).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,9 +38,6 @@ LEASE = timedelta(minutes=2)
 BATCH = 200
 # Reminders finished per transaction (each with its outbox messages), about 0.1 s of work.
 CHUNK = 25
-# SQLite only: the gap left between two of the tick's transactions for other writers. A writer
-# kept waiting polls at growing intervals: 1 ms at first, 25 to 50 ms after 0.1 s.
-SQLITE_GAP = 0.05
 # Drafts untouched for longer than this are left alone: the nudges were sent or the moment passed.
 DRAFT_WINDOW = timedelta(days=30)
 
@@ -94,12 +88,10 @@ class ReminderTick:
     async def run(self, *, max_batches: int = 1000) -> TickReport:
         """Send everything due now (unless it is quiet); returns what was done."""
         report = TickReport()
-        for batch in range(max_batches):
+        for _ in range(max_batches):
             now = self.clock.now()
             if not self.quiet.allows(now):
                 break
-            if batch:
-                await self._give_way()
             async with UnitOfWork(self.database) as uow:
                 rows = await uow.reminders.claim_due(
                     owner=self.owner, now=now, lease=self.lease, limit=self.batch
@@ -119,13 +111,8 @@ class ReminderTick:
             )
         return report
 
-    async def _give_way(self) -> None:
-        if self.database.is_sqlite:
-            await asyncio.sleep(SQLITE_GAP)
-
     async def _finish(self, rows: list[Reminder], report: TickReport) -> None:
         for start in range(0, len(rows), self.chunk):
-            await self._give_way()
             await self._finish_chunk(rows[start : start + self.chunk], report)
 
     async def _finish_chunk(self, rows: list[Reminder], report: TickReport) -> None:

@@ -1,12 +1,25 @@
-"""aiosqlite with one trip to its worker thread per statement instead of four.
+"""aiosqlite, with the statements of a transaction run on the event loop instead of its thread.
 
 SQLAlchemy's aiosqlite adapter opens a cursor, executes, fetches and closes the cursor as four
-separate calls, and aiosqlite runs each on its worker thread: a queue hand-off, a thread wake-up
-and an event-loop wake-up every time. A dialog step is about ten statements, so forty trips,
-and they were most of the CPU a chat answer cost on SQLite (bench/throughput.py, py-spy). This
-connection answers SQLAlchemy's calls from a cursor that does all four on the worker thread in
-one go and keeps the rows. Nothing here streams results (no server-side cursors are used), so
-fetching every row at once changes no memory profile.
+separate calls, and aiosqlite runs each on its worker thread: a queue hand-off, a thread wake-up,
+an event-loop wake-up and the GIL handed back and forth every time. A statement of a dialog step
+takes SQLite 3 to 30 microseconds (timed one by one under bench/throughput.py's load); a trip to
+the thread and back took over ten times that, and the trips were most of the CPU and a third of
+the time a chat answer cost.
+
+So statements run right here, in one call each, keeping the rows. Only what can wait long goes
+to the worker thread: a BEGIN IMMEDIATE that finds another process holding the write lock (it
+is tried here without waiting first, then waits there up to busy_timeout), WAL checkpoints
+(they sync the files: the connection's automatic ones are off, and every CHECKPOINT_EVERY
+commits one runs there), PRAGMAs (connect time), VACUUM, connect and close.
+
+Inside a BEGIN IMMEDIATE transaction this connection holds the write lock and WAL readers never
+wait, so a statement run here does not wait for a lock: it costs the loop what SQLite takes to
+run it, and COMMIT in WAL mode with synchronous=NORMAL writes without syncing. Every transaction
+here starts with BEGIN IMMEDIATE (storage/database.py) and in-process transactions queue on the
+WriterGate anyway, so a long statement (a statistics query) held up the other transactions
+already; now it holds up the loop for that time as well. Nothing here streams results (no
+server-side cursors are used), so fetching every row at once changes no memory profile.
 """
 
 from __future__ import annotations
@@ -45,6 +58,41 @@ def _executemany(conn: sqlite3.Connection, sql: str, seq: Iterable[Any]) -> tupl
         cursor.close()
 
 
+BUSY_TIMEOUT_MS = 10_000
+# Commits between two checkpoints of the WAL: SQLite's own default of 1000 pages is about 300
+# dialog steps of a few pages each.
+CHECKPOINT_EVERY = 300
+
+
+def _head(sql: str) -> str:
+    return sql.lstrip()[:8].upper()
+
+
+def _to_thread(sql: str) -> bool:
+    """Statements that may take long for reasons other than their own work: the worker thread's."""
+    return _head(sql).startswith(("PRAGMA", "VACUUM"))
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
+
+
+def _begin_now(conn: sqlite3.Connection, sql: str) -> bool:
+    """BEGIN without waiting for the write lock; False when another process holds it."""
+    # PRAGMA busy_timeout answers with a row: an unread cursor would keep a statement open.
+    conn.execute("PRAGMA busy_timeout=0").close()
+    try:
+        conn.execute(sql).close()
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction or not _is_busy(exc):
+            raise
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}").close()
+    return True
+
+
 class OneTripCursor:
     """The part of aiosqlite's Cursor that SQLAlchemy's adapter uses, one trip per statement."""
 
@@ -57,15 +105,22 @@ class OneTripCursor:
         self._rows: deque[Any] = deque()
 
     async def execute(self, sql: str, parameters: Any = None) -> OneTripCursor:
-        result = await self._connection._execute(_execute, self._connection._conn, sql, parameters)
+        conn = self._connection._conn
+        if _head(sql).startswith("BEGIN"):
+            if not _begin_now(conn, sql):
+                # Another process (a CLI command) is writing: wait for it off the loop.
+                await self._connection._execute(_execute, conn, sql, None)
+            result: tuple[Description, int | None, int, list[Any]] = (None, None, -1, [])
+        elif _to_thread(sql):
+            result = await self._connection._execute(_execute, conn, sql, parameters)
+        else:
+            result = _execute(conn, sql, parameters)
         self.description, self.lastrowid, self.rowcount, rows = result
         self._rows = deque(rows)
         return self
 
     async def executemany(self, sql: str, seq: Iterable[Any]) -> OneTripCursor:
-        self.lastrowid, self.rowcount = await self._connection._execute(
-            _executemany, self._connection._conn, sql, seq
-        )
+        self.lastrowid, self.rowcount = _executemany(self._connection._conn, sql, seq)
         self.description, self._rows = None, deque()
         return self
 
@@ -86,8 +141,23 @@ class OneTripCursor:
 
 
 class OneTripConnection(aiosqlite.Connection):
+    _commits = 0
+
     async def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    async def commit(self) -> None:
+        self._conn.commit()
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0:
+            await self.checkpoint()
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file, off the loop: a checkpoint syncs both files."""
+        await self._execute(_execute, self._conn, "PRAGMA wal_checkpoint(PASSIVE)", None)
 
 
 def creator(path: str) -> Any:
@@ -99,6 +169,9 @@ def creator(path: str) -> Any:
         )
         # Like SQLAlchemy's own: a daemon thread cannot keep a finished program from exiting.
         connection._thread.daemon = True
-        return await connection
+        await connection
+        # Checkpoints sync the files; OneTripConnection.commit runs them on the worker thread.
+        await connection._execute(_execute, connection._conn, "PRAGMA wal_autocheckpoint=0", None)
+        return connection
 
     return connect

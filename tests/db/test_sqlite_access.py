@@ -1,19 +1,28 @@
-"""SQLite access from one process: writers queue in order, and one worker trip per statement."""
+"""SQLite access: writers queue in order; statements run on the loop, lock waits and checkpoints do not."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
+from storage import sqlite_driver
 from storage.database import Database
 from storage.models import AuditEntry
 from storage.uow import UnitOfWork
 from tests.databases import migrated_sqlite
 
 AT = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size
 
 
 async def test_a_burst_of_writers_in_one_process_all_commit_in_arrival_order(tmp_path: Path) -> None:
@@ -65,5 +74,66 @@ async def test_statements_report_rows_counts_and_ids_like_the_driver(tmp_path: P
             rows = (await conn.execute(text("SELECT id, v FROM t ORDER BY id"))).all()
             assert [tuple(r) for r in rows] == [(1, "甲"), (2, "乙!"), (3, "丙!")]
             assert (await conn.execute(text("SELECT v FROM t WHERE id = 9"))).first() is None
+    finally:
+        await database.dispose()
+
+
+async def test_a_write_waits_for_another_process_holding_the_lock_without_stopping_the_loop(
+    tmp_path: Path,
+) -> None:
+    """A CLI command writing at the same moment: the bot's transaction waits its turn off the loop."""
+    url = await migrated_sqlite(tmp_path)
+    database = Database(url)
+    other = sqlite3.connect(make_url(url).database or "", isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO audit_log (at, action, subject_type, subject_id, data) "
+                      "VALUES ('2026-11-23 01:30:00', 'cli.write', 'n', '0', '{}')")  # fmt: skip
+        threading.Timer(0.5, other.commit).start()
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticking = asyncio.create_task(tick())
+        async with asyncio.timeout(5), UnitOfWork(database) as uow:
+            uow.audit.record(at=AT, action="test.write", subject_type="n", subject_id=1)
+            await uow.commit()
+        ticking.cancel()
+        assert ticks >= 20  # the loop went on for the half second the lock was held
+        async with database.sessions() as session:
+            rows = (await session.execute(select(AuditEntry.action).order_by(AuditEntry.id))).scalars()
+            assert list(rows) == ["cli.write", "test.write"]
+    finally:
+        other.close()
+        await database.dispose()
+
+
+async def test_the_wal_reaches_the_database_file_every_checkpoint_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own checkpoints are off on the loop; the driver's run every CHECKPOINT_EVERY commits."""
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    url = await migrated_sqlite(tmp_path)
+    path = Path(make_url(url).database or "")
+    database = Database(url)
+    try:
+
+        async def write(n: int) -> None:
+            async with UnitOfWork(database) as uow:
+                uow.audit.record(
+                    at=AT, action="test.write", subject_type="n", subject_id=n, comment="字" * 20_000
+                )
+                await uow.commit()
+
+        await write(0)  # the first commit of the connection: the file size after it is the baseline
+        before = file_size(path)
+        await write(1)
+        assert file_size(path) == before  # still only in the WAL
+        await write(2)  # the third commit of this connection checkpoints
+        assert file_size(path) > before + 100_000
     finally:
         await database.dispose()

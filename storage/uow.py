@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import Database
 from storage.repositories.audit import AuditRepository
+from storage.repositories.callers import CallerRepository
 from storage.repositories.dialog_states import DialogStateRepository
 from storage.repositories.exports import ExportRepository
 from storage.repositories.filings import FilingMessageRepository, FilingRepository
@@ -28,6 +29,7 @@ from storage.repositories.visits import ReturnVisitRepository
 class UnitOfWork:
     session: AsyncSession
     users: UserRepository
+    callers: CallerRepository
     links: LinkRepository
     invitations: InvitationRepository
     dialog_states: DialogStateRepository
@@ -54,6 +56,7 @@ class UnitOfWork:
             await self._database.writers.enter()
         self.session = self._database.sessions()
         self.users = UserRepository(self.session)
+        self.callers = CallerRepository(self.session)
         self.links = LinkRepository(self.session)
         self.invitations = InvitationRepository(self.session)
         self.dialog_states = DialogStateRepository(self.session)

@@ -61,6 +61,7 @@ from dialogs.state import DialogState
 from dialogs.texts import Texts, normalize_locale
 from storage.database import Database
 from storage.errors import ConcurrentUpdate
+from storage.repositories.callers import Caller
 from storage.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -212,27 +213,6 @@ class ConversationService:
     async def _handle_once(self, incoming: Incoming) -> Handled:
         now = self._clock.now()
         async with UnitOfWork(self._database) as uow:
-            found = await uow.users.by_identity(incoming.channel, incoming.external_id)
-            if found is None:
-                try:
-                    found = await uow.users.create(
-                        channel=incoming.channel,
-                        external_id=incoming.external_id,
-                        now=now,
-                        locale=normalize_locale(incoming.language_code),
-                        display_name=incoming.display_name,
-                    )
-                except IntegrityError as exc:
-                    raise ConcurrentUpdate("identity created concurrently") from exc
-            user, identity = found
-            assert user.id is not None and identity.id is not None
-            if not identity.reachable:
-                # They wrote to us, so they have unblocked the bot: notifications can flow again.
-                identity.reachable = True
-                uow.session.add(identity)
-            viewer = viewer_of(user, await uow.users.roles(user.id))
-            loaded = await uow.dialog_states.load(user.id)
-            state = DialogState.from_json(loaded[0]) if loaded else None
             if incoming.update_id is not None and not await self._claim(uow, incoming, now):
                 # Delivered again: the process that applied it died before confirming it. Apply
                 # nothing and say nothing. The person saw the answer to it already (or, if that was
@@ -242,21 +222,19 @@ class ConversationService:
                     "conversation.duplicate_update", channel=incoming.channel, update_id=incoming.update_id
                 )
                 return Handled(replies=[], duplicate=True)
-            call = Call(
-                uow=uow,
-                ctx=self._context(user.locale, viewer),
-                user=user,
-                identity=identity,
-                now=now,
-                env=self.env,
-                state=state,
-            )
+            caller = await self._caller(uow, incoming, now)
+            if not caller.reachable:
+                # They wrote to us, so they have unblocked the bot: notifications can flow again.
+                await uow.users.set_reachable(incoming.channel, incoming.external_id, reachable=True)
+            viewer = viewer_of(caller, caller.grants)
+            state = DialogState.from_json(caller.dialog) if caller.dialog is not None else None
+            ctx = self._context(caller.locale, viewer)
+            # Commands and effects get the person as ORM objects they may change; a plain dialog
+            # step (most updates) reads and writes only its rows and never loads them.
+            call: Call | None = None
 
             event = incoming.event
             job: Job | None = None
-            # Only commands and effects change who someone is (registration, grants); a plain
-            # dialog step does not, and skips reading the roles a second time.
-            roles_may_change = False
             if isinstance(event, Press) and event.action.startswith("/"):
                 event = parse_text(event.at, event.action)
             if (
@@ -264,7 +242,7 @@ class ConversationService:
                 and event.name in self._commands
                 and menus.allowed(event.name, viewer)
             ):
-                roles_may_change = True
+                call = await self._call(uow, incoming, ctx, now, state)
                 result = await self._commands[event.name](call, event)
                 replies, job = result.replies, result.job
                 new_state = state if result.state is UNCHANGED else result.state
@@ -277,39 +255,70 @@ class ConversationService:
                         action="access.denied",
                         subject_type="command",
                         subject_id=event.name,
-                        actor_user_id=user.id,
+                        actor_user_id=caller.id,
                         comment=f"/{event.name} {event.args}".strip()[:200],
                     )
-                routed = router.route(state, event, call.ctx)
+                routed = router.route(state, event, ctx)
                 replies = list(routed.outcome.replies)
                 new_state = routed.state
+                if routed.outcome.effects:
+                    call = await self._call(uow, incoming, ctx, now, state)
                 for effect in routed.outcome.effects:
-                    roles_may_change = True
+                    assert call is not None
                     replies += await self._effects[type(effect)](call, effect)
             assert not isinstance(new_state, type(UNCHANGED))
             if new_state is not None and new_state.dialog == filings.DIALOG:
-                await filings.store_draft(call, new_state)
+                await filings.store_draft(uow, caller.id, new_state, now)
             if new_state is not None:
                 await uow.dialog_states.save(
-                    user.id, new_state.to_json(), expected_version=loaded[1] if loaded else None, now=now
+                    caller.id, new_state.to_json(), expected_version=caller.dialog_version, now=now
                 )
-            elif loaded is not None:
-                await uow.dialog_states.delete(user.id, expected_version=loaded[1])
-            if roles_may_change:
-                viewer = viewer_of(user, await uow.users.roles(user.id))
+            elif caller.dialog_version is not None:
+                await uow.dialog_states.delete(caller.id, expected_version=caller.dialog_version)
+            locale = caller.locale
+            if call is not None:
+                # Only commands and effects change who someone is (registration, grants, /lang).
+                viewer = viewer_of(call.user, await uow.users.roles(caller.id))
+                locale = call.user.locale
             await uow.commit()
         menu = menus.commands_for(viewer)
         return Handled(
             replies=replies,
             viewer=viewer,
-            identity_id=identity.id,
+            identity_id=caller.identity_id,
             menu=menu,
             # The language is part of the key: after /lang the command menu is set again, translated.
-            menu_key=f"{user.locale}:{menus.menu_key(viewer)}",
-            stored_menu_key=identity.menu_key,
-            locale=user.locale,
+            menu_key=f"{locale}:{menus.menu_key(viewer)}",
+            stored_menu_key=caller.menu_key,
+            locale=locale,
             job=job,
         )
+
+    async def _caller(self, uow: UnitOfWork, incoming: Incoming, now: datetime) -> Caller:
+        caller = await uow.callers.find(incoming.channel, incoming.external_id)
+        if caller is not None:
+            return caller
+        try:
+            await uow.users.create(
+                channel=incoming.channel,
+                external_id=incoming.external_id,
+                now=now,
+                locale=normalize_locale(incoming.language_code),
+                display_name=incoming.display_name,
+            )
+        except IntegrityError as exc:
+            raise ConcurrentUpdate("identity created concurrently") from exc
+        caller = await uow.callers.find(incoming.channel, incoming.external_id)
+        assert caller is not None
+        return caller
+
+    async def _call(
+        self, uow: UnitOfWork, incoming: Incoming, ctx: Context, now: datetime, state: DialogState | None
+    ) -> Call:
+        found = await uow.users.by_identity(incoming.channel, incoming.external_id)
+        assert found is not None  # read in this transaction a moment ago
+        user, identity = found
+        return Call(uow=uow, ctx=ctx, user=user, identity=identity, now=now, env=self.env, state=state)
 
     async def _claim(self, uow: UnitOfWork, incoming: Incoming, now: datetime) -> bool:
         """Mark the update applied in this transaction; False if it already was."""

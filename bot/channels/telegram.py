@@ -31,6 +31,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.telegram_transport import AiohttpRequest
 from bot.channels.update_order import PerUserUpdateProcessor
 from bot.clock import Clock
 from bot.services.conversation import ConversationService, Handled, Incoming
@@ -81,6 +82,8 @@ def build_application(token: str, api_url: str, file_url: str, *, polling: bool)
         .base_url(api_url)
         .base_file_url(file_url)
         .concurrent_updates(PerUserUpdateProcessor())
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connections=1))
     )
     if not polling:
         builder = builder.updater(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from dialogs.actions import command_action
@@ -83,7 +84,15 @@ def _allowed(command: MenuCommand, viewer: Viewer) -> bool:
 
 def commands_for(viewer: Viewer) -> list[MenuCommand]:
     """What the user sees listed (help, menus); hidden commands stay reachable by their buttons."""
-    return [c for c in COMMANDS if not c.hidden and _allowed(c, viewer)]
+    return list(_visible(viewer.registered, viewer.roles))
+
+
+@functools.lru_cache(maxsize=64)
+def _visible(registered: bool, roles: frozenset[str]) -> tuple[MenuCommand, ...]:
+    # Every update asks (the menu key); the answer depends on these two only, and there are few
+    # combinations of them.
+    viewer = Viewer(registered=registered, roles=roles)
+    return tuple(c for c in COMMANDS if not c.hidden and _allowed(c, viewer))
 
 
 def is_known(name: str) -> bool:

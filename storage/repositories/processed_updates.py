@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Insert, delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedUpdate
+from storage.types import UTCDateTime
 
-_table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
-# One statement instead of a look-up and an insert; both engines spell it ON CONFLICT DO NOTHING.
-_CLAIM: dict[str, Insert] = {
-    "sqlite": sqlite.insert(_table).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(_table).on_conflict_do_nothing(),
-}
+# One statement instead of a look-up and an insert, in words both engines know. Text rather than
+# the dialects' insert().on_conflict_do_nothing(): SQLAlchemy cannot cache the compiled form of
+# those and compiled it again on every update.
+_CLAIM = text(
+    "INSERT INTO processed_update (channel, update_id, processed_at)"
+    " VALUES (:channel, :update_id, :processed_at) ON CONFLICT DO NOTHING"
+).bindparams(bindparam("processed_at", type_=UTCDateTime()))
 
 
 class ProcessedUpdateRepository:
@@ -30,9 +31,8 @@ class ProcessedUpdateRepository:
         second waits here for the first transaction to end, then finds its row (False) if it
         committed, or claims the update itself if it rolled back.
         """
-        dialect = self.session.get_bind().dialect.name
         result = await self.session.execute(
-            _CLAIM[dialect], {"channel": channel, "update_id": update_id, "processed_at": now}
+            _CLAIM, {"channel": channel, "update_id": update_id, "processed_at": now}
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -118,5 +118,5 @@ async def test_a_refused_connection_is_a_network_error() -> None:
 async def test_the_bot_api_refusing_a_message_is_a_bad_request(api: tuple[FakeApi, str]) -> None:
     _, url = api
     async with Bot(TOKEN, base_url=url, request=AiohttpRequest()) as bot:
-        with pytest.raises(BadRequest, match="(?i)message text is empty"):
+        with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
             await bot.send_message(42, "")

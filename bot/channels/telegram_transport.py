@@ -29,15 +29,31 @@ MEDIA_WRITE_TIMEOUT = 20.0
 
 
 class AiohttpRequest(BaseRequest):
-    __slots__ = ("_connections", "_session")
+    __slots__ = ("_connections", "_session", "_timeouts")
 
-    def __init__(self, connections: int = 64) -> None:
+    def __init__(
+        self,
+        connections: int = 64,
+        *,
+        read: float | None = READ_TIMEOUT,
+        write: float | None = WRITE_TIMEOUT,
+        connect: float | None = CONNECT_TIMEOUT,
+        pool: float | None = POOL_TIMEOUT,
+        media_write: float | None = MEDIA_WRITE_TIMEOUT,
+    ) -> None:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts = {
+            "read": read,
+            "write": write,
+            "connect": connect,
+            "pool": pool,
+            "media": media_write,
+        }
 
     @property
     def read_timeout(self) -> float | None:
-        return READ_TIMEOUT
+        return self._timeouts["read"]
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
@@ -66,13 +82,16 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data and request_data.contains_files else None
-        read = _given(read_timeout, READ_TIMEOUT)
-        write = _given(write_timeout, MEDIA_WRITE_TIMEOUT if files else WRITE_TIMEOUT)
-        connect = _given(connect_timeout, CONNECT_TIMEOUT)
-        pool = _given(pool_timeout, POOL_TIMEOUT)
+        defaults = self._timeouts
+        read = _given(read_timeout, defaults["read"])
+        write = _given(write_timeout, defaults["media"] if files else defaults["write"])
+        connect = _given(connect_timeout, defaults["connect"])
+        pool = _given(pool_timeout, defaults["pool"])
         # aiohttp has no separate write timeout: a request may take connect + write + read in all.
         total = None if None in (read, write, connect, pool) else read + write + connect + pool  # type: ignore[operator]
-        timeout = aiohttp.ClientTimeout(total=total, connect=pool, sock_connect=connect, sock_read=read)
+        # aiohttp's `connect` covers waiting for a pooled connection and opening a new one.
+        waiting = None if pool is None or connect is None else pool + connect
+        timeout = aiohttp.ClientTimeout(total=total, connect=waiting, sock_connect=connect, sock_read=read)
         data: aiohttp.FormData | dict[str, str] | None = None
         if files:
             # Unquoted: the file name goes as UTF-8, as httpx sends it; aiohttp's default would
@@ -94,5 +113,5 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
 
 
-def _given(value: ODVInput[float], default: float) -> float | None:
+def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value

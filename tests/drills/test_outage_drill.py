@@ -57,10 +57,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.ext import ApplicationBuilder
 
 import bot.delivery.dispatcher
 import bot.runtime
+from bot.channels.telegram_transport import AiohttpRequest
 from bot.clock import ManualClock
 from bot.delivery.dispatcher import OutboxDispatcher, Timeouts
 from bot.runtime import Runtime
@@ -214,10 +214,10 @@ class DrillClock(ManualClock):
 QUICK = Timeouts(connect=2.0, write=2.0, read=2.0, pool=2.0)
 
 
-class QuickTimeoutsBuilder(ApplicationBuilder):  # type: ignore[type-arg]
-    def __init__(self) -> None:
-        super().__init__()
-        self.connect_timeout(QUICK.connect).write_timeout(QUICK.write).read_timeout(QUICK.read)
+def quick_transport(connections: int = 64) -> AiohttpRequest:
+    return AiohttpRequest(
+        connections, connect=QUICK.connect, write=QUICK.write, read=QUICK.read, pool=QUICK.pool
+    )
 
 
 # The lease is in bot time, which runs SPEED times faster: scaled alike, it lasts as long in real
@@ -231,7 +231,7 @@ def quick_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     # start_delivery takes the class from its module when called (bot.runtime imports it late).
     monkeypatch.setattr(bot.delivery.dispatcher, "OutboxDispatcher", dispatcher)
     monkeypatch.setattr(bot.runtime, "OutboxDispatcher", dispatcher, raising=False)
-    monkeypatch.setattr("bot.channels.telegram.ApplicationBuilder", QuickTimeoutsBuilder)
+    monkeypatch.setattr("bot.channels.telegram.AiohttpRequest", quick_transport)
 
 
 # --- seeding -------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import func, select
 from telegram import Bot, Message
 
+from bot.channels.telegram_transport import AiohttpRequest
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.delivery import OutboxDispatcher, RateLimiter
@@ -51,10 +52,13 @@ POLL = 0.05
 
 
 class CountingBot(Bot):
-    """A Bot that remembers the chats it delivered to: which process sent what, for the test."""
+    """A Bot that remembers the chats it delivered to: which process sent what, for the test.
+
+    It sends through the program's own transport, as the dispatcher's Bot does in `rongcuo run`.
+    """
 
     def __init__(self, token: str, base_url: str) -> None:
-        super().__init__(token, base_url=base_url)
+        super().__init__(token, base_url=base_url, request=AiohttpRequest())
         # Underscored: PTB freezes a Bot's public attributes after __init__.
         self._delivered: list[int | str] = []
 

@@ -103,6 +103,18 @@ async def test_an_answer_slower_than_the_read_timeout_is_a_timeout(api: tuple[Fa
             await bot.send_message(42, "你好", read_timeout=0.2)
 
 
+async def test_the_transport_s_own_read_timeout_applies_when_the_call_names_none(
+    api: tuple[FakeApi, str],
+) -> None:
+    fake, url = api
+    fake.delay = 1.0
+    async with Bot(TOKEN, base_url=url, request=AiohttpRequest(read=0.2)) as bot:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TimedOut):
+            await bot.send_message(42, "你好")
+        assert asyncio.get_running_loop().time() - started < 0.9
+
+
 async def test_a_refused_connection_is_a_network_error() -> None:
     url = f"http://127.0.0.1:{free_port()}/bot"  # nothing listens there
     request = AiohttpRequest()

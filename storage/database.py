@@ -53,6 +53,11 @@ class WriterGate:
     Queuing them on an asyncio lock hands the write lock over the moment it is free. Re-entrant
     per task, so a unit of work opened inside another (same task) does not wait for itself;
     other processes still meet at SQLite's busy timeout.
+
+    SQLite statements run on the event loop without suspending (storage/sqlite_driver.py), so a
+    task running transaction after transaction (the reminder tick's batches) would never let
+    another task get in line: the outbox dispatcher sent its first reminder 20 s late, after the
+    tick's last batch. Each outermost entry therefore yields to the loop once before queuing.
     """
 
     WAIT = 10.0  # seconds, like busy_timeout: a stuck holder must not hang everyone for ever
@@ -65,6 +70,7 @@ class WriterGate:
     async def enter(self) -> None:
         task = asyncio.current_task()
         if self._owner is not task or task is None:
+            await asyncio.sleep(0)
             async with asyncio.timeout(self.WAIT):
                 await self._lock.acquire()
             self._owner = task

@@ -18,13 +18,17 @@ wait, so a statement run here does not wait for a lock: it costs the loop what S
 run it, and COMMIT in WAL mode with synchronous=NORMAL writes without syncing. Every transaction
 here starts with BEGIN IMMEDIATE (storage/database.py) and in-process transactions queue on the
 WriterGate anyway, so a long statement (a statistics query) held up the other transactions
-already; now it holds up the loop for that time as well. Nothing here streams results (no
+already; now it holds up the loop for that time as well. A transaction of many statements lets
+the loop run other tasks every LOOP_SHARE seconds (between two statements), as the thread trips
+did before, so the reminder tick's batches do not stall the outbox dispatcher's sends. Nothing here streams results (no
 server-side cursors are used), so fetching every row at once changes no memory profile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -59,6 +63,8 @@ def _executemany(conn: sqlite3.Connection, sql: str, seq: Iterable[Any]) -> tupl
 
 
 BUSY_TIMEOUT_MS = 10_000
+# Seconds a transaction's statements may run on the loop back to back before others get a turn.
+LOOP_SHARE = 0.002
 # Commits between two checkpoints of the WAL: SQLite's own default of 1000 pages is about 300
 # dialog steps of a few pages each.
 CHECKPOINT_EVERY = 300
@@ -111,15 +117,18 @@ class OneTripCursor:
                 # Another process (a CLI command) is writing: wait for it off the loop.
                 await self._connection._execute(_execute, conn, sql, None)
             result: tuple[Description, int | None, int, list[Any]] = (None, None, -1, [])
+            self._connection.held_since = time.perf_counter()
         elif _to_thread(sql):
             result = await self._connection._execute(_execute, conn, sql, parameters)
         else:
+            await self._connection.share_loop()
             result = _execute(conn, sql, parameters)
         self.description, self.lastrowid, self.rowcount, rows = result
         self._rows = deque(rows)
         return self
 
     async def executemany(self, sql: str, seq: Iterable[Any]) -> OneTripCursor:
+        await self._connection.share_loop()
         self.lastrowid, self.rowcount = _executemany(self._connection._conn, sql, seq)
         self.description, self._rows = None, deque()
         return self
@@ -142,6 +151,19 @@ class OneTripCursor:
 
 class OneTripConnection(aiosqlite.Connection):
     _commits = 0
+    # When this connection's work last started holding the loop (BEGIN, or the last yield).
+    held_since = 0.0
+
+    async def share_loop(self) -> None:
+        """Let other tasks run before the next statement once a transaction held the loop a while.
+
+        A dialog step takes well under a millisecond and never yields here; a long transaction
+        (the reminder tick's batch, an export's page) does every LOOP_SHARE seconds, as it did
+        on every statement when they ran on the thread, so replies and sends keep flowing.
+        """
+        if time.perf_counter() - self.held_since > LOOP_SHARE:
+            await asyncio.sleep(0)
+            self.held_since = time.perf_counter()
 
     async def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)

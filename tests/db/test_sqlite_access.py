@@ -137,3 +137,62 @@ async def test_the_wal_reaches_the_database_file_every_checkpoint_interval(
         assert file_size(path) > before + 100_000
     finally:
         await database.dispose()
+
+
+async def test_a_task_running_transaction_after_transaction_lets_another_in_between(
+    tmp_path: Path,
+) -> None:
+    """Statements do not suspend on SQLite: a batch job (the reminder tick) must still let others in."""
+    database = Database(await migrated_sqlite(tmp_path))
+    try:
+
+        async def write(action: str, n: int) -> None:
+            async with UnitOfWork(database) as uow:
+                uow.audit.record(at=AT, action=action, subject_type="n", subject_id=n)
+                await uow.commit()
+
+        async def batch() -> None:
+            for n in range(200):
+                await write("test.batch", n)
+
+        await write("test.first", 0)  # a pooled connection: from here on nothing waits for a thread
+        batching = asyncio.create_task(batch())
+        await asyncio.sleep(0)  # the batch is under way
+        await write("test.other", 0)
+        await batching
+        async with database.sessions() as session:
+            actions = list(
+                (await session.execute(select(AuditEntry.action).order_by(AuditEntry.id))).scalars()
+            )
+        assert actions.index("test.other") < 5  # not after the batch's 200
+    finally:
+        await database.dispose()
+
+
+async def test_a_long_transaction_lets_other_tasks_run_between_its_statements(tmp_path: Path) -> None:
+    """Replies and sends go on while a batch (the reminder tick, an export page) holds a transaction."""
+    database = Database(await migrated_sqlite(tmp_path))
+    try:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0)
+                ticks += 1
+
+        async with database.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        ticking = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        async with database.engine.begin() as conn:
+            started, before = asyncio.get_running_loop().time(), ticks
+            for n in range(3000):
+                await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"行{n}"})
+            held = asyncio.get_running_loop().time() - started
+            during = ticks - before
+        ticking.cancel()
+        # At least one turn for the others per 2 ms the transaction held the loop (minus slack).
+        assert during >= held / sqlite_driver.LOOP_SHARE / 2 > 0
+    finally:
+        await database.dispose()

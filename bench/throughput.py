@@ -4,7 +4,7 @@
     .venv/bin/python bench/throughput.py --engine postgresql
     .venv/bin/python bench/throughput.py --profile /tmp/full.txt  # the full stack under pyinstrument
 
-Both bots run as child processes and are fed the same updates by POST to the same webhook route
+The bots run as child processes and are fed the same updates by POST to the same webhook route
 (aiohttp -> bot.channels.webhook -> the PTB Application's update queue). The full program takes
 each update through its dialog engine, stores it (one database commit per update) and answers;
 the echo bot answers at once. Replies go to a minimal Bot API stub (bench/stub_api.py) in this
@@ -16,10 +16,13 @@ each a stored dialog step. Every update waits for its complete answer before the
 waits for the reply): "handling time" is from the POST to the arrival of the last Bot API call
 that answers it. How many calls answer each step is learned in a warm-up cycle.
 
-Rounds alternate echo, full, echo, full... so both see the same machine load; each round runs
-once with one user (handling time with nothing queued) and once with --users concurrent users
-(throughput). Floors (issue 10): full/echo updates-per-second ratio >= 0.5 and p99 <= 20 ms on
-SQLite.
+There are two echo bots: `echo` is a bare python-telegram-bot bot with PTB's default transport
+(httpx), the baseline the issue names; `echo-aiohttp` sends through the transport the program
+uses (bot/channels/telegram_transport.py), so the ratio against it is the program's own cost
+with the HTTP client taken out. Rounds alternate echo, echo-aiohttp, full, ... so all see the
+same machine load; each round runs once with one user (handling time with nothing queued) and
+once with --users concurrent users (throughput). Floors (issue 10): full/echo updates-per-second
+ratio >= 0.5 and p99 <= 20 ms on SQLite.
 """
 
 from __future__ import annotations
@@ -278,10 +281,10 @@ def start_full(
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
-def start_echo(stub: StubBotApi, workdir: Path, port: int) -> subprocess.Popen[bytes]:
-    log = (workdir / "echo.log").open("ab")
+def start_echo(stub: StubBotApi, workdir: Path, port: int, transport: str) -> subprocess.Popen[bytes]:
+    log = (workdir / f"echo-{transport}.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "echo_bot.py"), stub.base_url, str(port), SECRET],
+        [sys.executable, str(ROOT / "bench" / "echo_bot.py"), stub.base_url, str(port), SECRET, transport],
         cwd=ROOT,
         stdout=log,
         stderr=log,
@@ -315,13 +318,17 @@ async def run(args: argparse.Namespace) -> None:
         database_url = await migrated_sqlite(workdir)
     stub = StubBotApi()
     await stub.start()
-    full_port, echo_port = free_port(), free_port()
+    full_port, echo_port, echo_aiohttp_port = free_port(), free_port(), free_port()
     full = start_full(stub, database_url, workdir, full_port, args.profile)
-    echo = start_echo(stub, workdir, echo_port)
+    echo = start_echo(stub, workdir, echo_port, "httpx")
+    echo_aiohttp = start_echo(stub, workdir, echo_aiohttp_port, "aiohttp")
     try:
         async with aiohttp.ClientSession() as session:
             await wait_ready(session, f"http://127.0.0.1:{full_port}/healthz", full, workdir / "full.log")
-            await wait_ready(session, f"http://127.0.0.1:{echo_port}/", echo, workdir / "echo.log")
+            await wait_ready(session, f"http://127.0.0.1:{echo_port}/", echo, workdir / "echo-httpx.log")
+            await wait_ready(
+                session, f"http://127.0.0.1:{echo_aiohttp_port}/", echo_aiohttp, workdir / "echo-aiohttp.log"
+            )
             driver = Driver(stub, session)
             users = [User(chat=700_000 + n) for n in range(args.users)]
             started = time.perf_counter()
@@ -347,6 +354,7 @@ async def run(args: argparse.Namespace) -> None:
                 for width in (1, args.users):
                     for bot, port, pid, crowd in (
                         ("echo", echo_port, echo.pid, echo_users),
+                        ("echo-aiohttp", echo_aiohttp_port, echo_aiohttp.pid, echo_users),
                         ("full", full_port, full.pid, users),
                     ):
                         result = await run_round(
@@ -354,7 +362,7 @@ async def run(args: argparse.Namespace) -> None:
                         )
                         rounds.append(result)
                         print(
-                            f"round {number} {bot:4} users={width:2}: {len(result.latencies):4} updates"
+                            f"round {number} {bot:12} users={width:2}: {len(result.latencies):4} updates"
                             f" in {result.wall:5.2f} s = {result.rate:6.1f}/s,"
                             f" p50 {percentile(result.latencies, 50) * 1000:5.1f} ms,"
                             f" p99 {percentile(result.latencies, 99) * 1000:5.1f} ms,"
@@ -365,6 +373,7 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         stop(full)
         stop(echo)
+        stop(echo_aiohttp)
         await stub.stop()
         if server is not None:
             await server.drop(database_url)
@@ -381,7 +390,7 @@ def report(rounds: list[Round], args: argparse.Namespace) -> None:
     print("| bot | users | updates | updates/s | p50 | p99 | max | bot CPU per update |")
     print("|---|---|---|---|---|---|---|---|")
     summary: dict[tuple[str, int], float] = {}
-    for bot in ("echo", "full"):
+    for bot in ("echo", "echo-aiohttp", "full"):
         for width in sorted({r.users for r in rounds}):
             chosen = [r for r in rounds if r.bot == bot and r.users == width]
             latencies = [x for r in chosen for x in r.latencies]
@@ -395,19 +404,21 @@ def report(rounds: list[Round], args: argparse.Namespace) -> None:
                 f" {max(latencies) * 1000:.1f} ms | {cpu * 1000:.2f} ms |"
                 + (f" ({misses} unanswered)" if misses else "")
             )
-    for width in sorted({r.users for r in rounds}):
-        ratios = [
-            f.rate / e.rate
-            for e, f in zip(
-                [r for r in rounds if r.bot == "echo" and r.users == width],
-                [r for r in rounds if r.bot == "full" and r.users == width],
-                strict=True,
+    for baseline in ("echo", "echo-aiohttp"):
+        for width in sorted({r.users for r in rounds}):
+            ratios = [
+                f.rate / e.rate
+                for e, f in zip(
+                    [r for r in rounds if r.bot == baseline and r.users == width],
+                    [r for r in rounds if r.bot == "full" and r.users == width],
+                    strict=True,
+                )
+            ]
+            print(
+                f"ratio full/{baseline}, {width} user(s): "
+                f"{summary[('full', width)] / summary[(baseline, width)]:.3f}"
+                f" (per round: {', '.join(f'{x:.3f}' for x in ratios)}; median {statistics.median(ratios):.3f})"
             )
-        ]
-        print(
-            f"ratio full/echo, {width} user(s): {summary[('full', width)] / summary[('echo', width)]:.3f}"
-            f" (per round: {', '.join(f'{x:.3f}' for x in ratios)}; median {statistics.median(ratios):.3f})"
-        )
 
 
 def main() -> None:

@@ -20,7 +20,10 @@ here starts with BEGIN IMMEDIATE (storage/database.py) and in-process transactio
 WriterGate anyway, so a long statement (a statistics query) held up the other transactions
 already; now it holds up the loop for that time as well. A transaction of many statements lets
 the loop run other tasks every LOOP_SHARE seconds (between two statements), as the thread trips
-did before, so the reminder tick's batches do not stall the outbox dispatcher's sends. Nothing here streams results (no
+did before, so the reminder tick's batches do not stall the outbox dispatcher's sends. A single
+long statement cannot be cut, so work known to run long (statistics, exports) sends its
+statements to the thread (`long_running`), and any statement that once took more than SLOW on
+the loop goes there from then on. Nothing here streams results (no
 server-side cursors are used), so fetching every row at once changes no memory profile.
 """
 
@@ -31,6 +34,7 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
@@ -65,6 +69,15 @@ def _executemany(conn: sqlite3.Connection, sql: str, seq: Iterable[Any]) -> tupl
 BUSY_TIMEOUT_MS = 10_000
 # Seconds a transaction's statements may run on the loop back to back before others get a turn.
 LOOP_SHARE = 0.002
+# A statement that once took longer than this on the loop runs on the worker thread from then on.
+SLOW = 0.02
+SLOW_KEPT = 256
+
+# True while work that may run long (statistics, exports, the statistics rollup) uses the
+# database (UnitOfWork.long_running): its statements go to the worker thread, where a second's
+# work does not stop everyone's replies.
+long_running: ContextVar[bool] = ContextVar("sqlite_long_running", default=False)
+_slow: set[str] = set()
 # Commits between two checkpoints of the WAL: SQLite's own default of 1000 pages is about 300
 # dialog steps of a few pages each.
 CHECKPOINT_EVERY = 300
@@ -77,6 +90,12 @@ def _head(sql: str) -> str:
 def _to_thread(sql: str) -> bool:
     """Statements that may take long for reasons other than their own work: the worker thread's."""
     return _head(sql).startswith(("PRAGMA", "VACUUM"))
+
+
+def _remember_slow(sql: str) -> None:
+    if len(_slow) >= SLOW_KEPT:
+        _slow.clear()  # statements are few and fixed; many distinct ones mean literals in the SQL
+    _slow.add(sql)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -118,11 +137,14 @@ class OneTripCursor:
                 await self._connection._execute(_execute, conn, sql, None)
             result: tuple[Description, int | None, int, list[Any]] = (None, None, -1, [])
             self._connection.held_since = time.perf_counter()
-        elif _to_thread(sql):
+        elif _to_thread(sql) or long_running.get() or sql in _slow:
             result = await self._connection._execute(_execute, conn, sql, parameters)
         else:
             await self._connection.share_loop()
+            started = time.perf_counter()
             result = _execute(conn, sql, parameters)
+            if time.perf_counter() - started > SLOW:
+                _remember_slow(sql)
         self.description, self.lastrowid, self.rowcount, rows = result
         self._rows = deque(rows)
         return self

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import sqlite_driver
 from storage.database import Database
 from storage.repositories.audit import AuditRepository
 from storage.repositories.callers import CallerRepository
@@ -92,6 +95,16 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+
+    @contextmanager
+    def long_running(self) -> Iterator[None]:
+        """Statements in this block may take long (statistics, exports): on SQLite they run off the
+        event loop, as they cannot be cut to let other people's replies through."""
+        token = sqlite_driver.long_running.set(True)
+        try:
+            yield
+        finally:
+            sqlite_driver.long_running.reset(token)
 
     @property
     def database(self) -> Database:

@@ -196,3 +196,65 @@ async def test_a_long_transaction_lets_other_tasks_run_between_its_statements(tm
         assert during >= held / sqlite_driver.LOOP_SHARE / 2 > 0
     finally:
         await database.dispose()
+
+
+# About 0.1 s of work for SQLite in one statement.
+SLOW_SQL = text(
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000) SELECT count(*) FROM c"
+)
+
+
+class Ticker:
+    """Counts turns of the event loop other tasks get."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.ticks += 1
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+async def test_a_statement_that_once_ran_long_on_the_loop_runs_on_the_thread_from_then_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "_slow", set())
+    database = Database(await migrated_sqlite(tmp_path))
+    try:
+        ticker = Ticker()
+        async with database.engine.begin() as conn:
+            before = ticker.ticks
+            assert (await conn.execute(SLOW_SQL)).scalar_one() == 400000
+            first = ticker.ticks - before
+            before = ticker.ticks
+            assert (await conn.execute(SLOW_SQL)).scalar_one() == 400000
+            second = ticker.ticks - before
+        ticker.stop()
+        assert first <= 1  # held the loop (one turn at most, between statements)
+        assert second > 5  # the loop went on while the thread counted
+    finally:
+        await database.dispose()
+
+
+async def test_long_running_work_runs_its_statements_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "_slow", set())
+    database = Database(await migrated_sqlite(tmp_path))
+    try:
+        ticker = Ticker()
+        async with UnitOfWork(database) as uow:
+            await uow.session.execute(text("SELECT 1"))  # connected, in a transaction
+            with uow.long_running():
+                before = ticker.ticks
+                await uow.session.execute(SLOW_SQL)
+                during = ticker.ticks - before
+        ticker.stop()
+        assert during > 5
+    finally:
+        await database.dispose()

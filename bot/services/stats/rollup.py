@@ -20,7 +20,8 @@ ROLLUP_SECONDS = 60
 
 async def refresh_rollup(database: Database, clock: Clock, *, rebuild: bool = False) -> RollupRefresh:
     async with UnitOfWork(database) as uow:
-        done = await uow.stats.refresh_rollup(clock.now(), rebuild=rebuild)
+        with uow.long_running():  # a rebuild is seconds of SQL on a large database
+            done = await uow.stats.refresh_rollup(clock.now(), rebuild=rebuild)
         await uow.commit()
     if done.rebuilt or done.slices:
         log.info("stats.rollup_refreshed", rebuilt=done.rebuilt, slices=done.slices)

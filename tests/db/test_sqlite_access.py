@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,37 @@ AT = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 
 def file_size(path: Path) -> int:
     return path.stat().st_size
+
+
+class Ticker:
+    """Counts the turns of the event loop other tasks get."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.ticks += 1
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+@pytest.fixture
+async def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
+    monkeypatch.setattr(sqlite_driver, "_slow", set())  # what earlier tests found slow
+    database = Database(await migrated_sqlite(tmp_path))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def ticker() -> AsyncIterator[Ticker]:
+    ticker = Ticker()
+    yield ticker
+    ticker.stop()
 
 
 async def test_a_burst_of_writers_in_one_process_all_commit_in_arrival_order(tmp_path: Path) -> None:
@@ -169,33 +201,20 @@ async def test_a_task_running_transaction_after_transaction_lets_another_in_betw
         await database.dispose()
 
 
-async def test_a_long_transaction_lets_other_tasks_run_between_its_statements(tmp_path: Path) -> None:
+async def test_a_long_transaction_lets_other_tasks_run_between_its_statements(
+    database: Database, ticker: Ticker
+) -> None:
     """Replies and sends go on while a batch (the reminder tick, an export page) holds a transaction."""
-    database = Database(await migrated_sqlite(tmp_path))
-    try:
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0)
-                ticks += 1
-
-        async with database.engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-        ticking = asyncio.create_task(tick())
-        await asyncio.sleep(0)
-        async with database.engine.begin() as conn:
-            started, before = asyncio.get_running_loop().time(), ticks
-            for n in range(3000):
-                await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"行{n}"})
-            held = asyncio.get_running_loop().time() - started
-            during = ticks - before
-        ticking.cancel()
-        # At least one turn for the others per 2 ms the transaction held the loop (minus slack).
-        assert during >= held / sqlite_driver.LOOP_SHARE / 2 > 0
-    finally:
-        await database.dispose()
+    async with database.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+    async with database.engine.begin() as conn:
+        started, before = asyncio.get_running_loop().time(), ticker.ticks
+        for n in range(3000):
+            await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"行{n}"})
+        held = asyncio.get_running_loop().time() - started
+        during = ticker.ticks - before
+    # At least one turn for the others per 2 ms the transaction held the loop (minus slack).
+    assert during >= held / sqlite_driver.LOOP_SHARE / 2 > 0
 
 
 # About 0.1 s of work for SQLite in one statement.
@@ -204,57 +223,25 @@ SLOW_SQL = text(
 )
 
 
-class Ticker:
-    """Counts turns of the event loop other tasks get."""
-
-    def __init__(self) -> None:
-        self.ticks = 0
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(0)
-            self.ticks += 1
-
-    def stop(self) -> None:
-        self._task.cancel()
-
-
 async def test_a_statement_that_once_ran_long_on_the_loop_runs_on_the_thread_from_then_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: Database, ticker: Ticker
 ) -> None:
-    monkeypatch.setattr(sqlite_driver, "_slow", set())
-    database = Database(await migrated_sqlite(tmp_path))
-    try:
-        ticker = Ticker()
-        async with database.engine.begin() as conn:
-            before = ticker.ticks
-            assert (await conn.execute(SLOW_SQL)).scalar_one() == 400000
-            first = ticker.ticks - before
-            before = ticker.ticks
-            assert (await conn.execute(SLOW_SQL)).scalar_one() == 400000
-            second = ticker.ticks - before
-        ticker.stop()
-        assert first <= 1  # held the loop (one turn at most, between statements)
-        assert second > 5  # the loop went on while the thread counted
-    finally:
-        await database.dispose()
+    async with database.engine.begin() as conn:
+        before = ticker.ticks
+        assert (await conn.execute(SLOW_SQL)).scalar_one() == 400000
+        first = ticker.ticks - before
+        before = ticker.ticks
+        assert (await conn.execute(SLOW_SQL)).scalar_one() == 400000
+        second = ticker.ticks - before
+    assert first <= 1  # held the loop (one turn at most, between statements)
+    assert second > 5  # the loop went on while the thread counted
 
 
-async def test_long_running_work_runs_its_statements_off_the_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sqlite_driver, "_slow", set())
-    database = Database(await migrated_sqlite(tmp_path))
-    try:
-        ticker = Ticker()
-        async with UnitOfWork(database) as uow:
-            await uow.session.execute(text("SELECT 1"))  # connected, in a transaction
-            with uow.long_running():
-                before = ticker.ticks
-                await uow.session.execute(SLOW_SQL)
-                during = ticker.ticks - before
-        ticker.stop()
-        assert during > 5
-    finally:
-        await database.dispose()
+async def test_long_running_work_runs_its_statements_off_the_loop(database: Database, ticker: Ticker) -> None:
+    async with UnitOfWork(database) as uow:
+        await uow.session.execute(text("SELECT 1"))  # connected, in a transaction
+        with uow.long_running():
+            before = ticker.ticks
+            await uow.session.execute(SLOW_SQL)
+            during = ticker.ticks - before
+    assert during > 5

@@ -38,6 +38,9 @@ from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
+import structlog
+
+log = structlog.get_logger(__name__)
 
 Description = tuple[tuple[Any, ...], ...] | None
 
@@ -93,6 +96,7 @@ def _to_thread(sql: str) -> bool:
 
 
 def _remember_slow(sql: str) -> None:
+    log.info("sqlite.slow_statement_to_thread", sql=sql[:120])
     if len(_slow) >= SLOW_KEPT:
         _slow.clear()  # statements are few and fixed; many distinct ones mean literals in the SQL
     _slow.add(sql)
@@ -141,9 +145,11 @@ class OneTripCursor:
             result = await self._connection._execute(_execute, conn, sql, parameters)
         else:
             await self._connection.share_loop()
-            started = time.perf_counter()
+            # CPU time of this thread, not wall time: a process descheduled for a moment (a busy
+            # machine) must not send a fast statement to the thread for good.
+            started = time.thread_time()
             result = _execute(conn, sql, parameters)
-            if time.perf_counter() - started > SLOW:
+            if time.thread_time() - started > SLOW:
                 _remember_slow(sql)
         self.description, self.lastrowid, self.rowcount, rows = result
         self._rows = deque(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -245,3 +246,32 @@ async def test_long_running_work_runs_its_statements_off_the_loop(database: Data
             await uow.session.execute(SLOW_SQL)
             during = ticker.ticks - before
     assert during > 5
+
+
+async def test_a_fast_statement_held_up_by_a_busy_machine_is_not_taken_for_a_slow_one(
+    database: Database,
+) -> None:
+    """Only the statement's own work counts: waiting for the CPU (here, the GIL) is not SQLite's."""
+    spinning = threading.Event()
+    spinning.set()
+
+    def spin() -> None:
+        while spinning.is_set():
+            pass
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.05)  # the spinning thread keeps the GIL 50 ms at a time
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        async with database.engine.begin() as conn:
+            started = asyncio.get_running_loop().time()
+            for _ in range(10):
+                assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+            waited = asyncio.get_running_loop().time() - started
+    finally:
+        spinning.clear()
+        spinner.join()
+        sys.setswitchinterval(switch)
+    assert waited > sqlite_driver.SLOW  # the statements did wait, in wall time
+    assert sqlite_driver._slow == set()

@@ -143,7 +143,9 @@ class UserRepository:
     async def move_role(self, user_id: int, role: str, from_code: str, to_code: str) -> bool:
         result = await self.session.execute(
             update(UserRole)
-            .where(UserRole.user_id == user_id, UserRole.role == role, UserRole.jurisdiction_code == from_code)
+            .where(
+                UserRole.user_id == user_id, UserRole.role == role, UserRole.jurisdiction_code == from_code
+            )
             .values(jurisdiction_code=to_code)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]

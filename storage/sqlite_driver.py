@@ -21,10 +21,10 @@ WriterGate anyway, so a long statement (a statistics query) held up the other tr
 already; now it holds up the loop for that time as well. A transaction of many statements lets
 the loop run other tasks every LOOP_SHARE seconds (between two statements), as the thread trips
 did before, so the reminder tick's batches do not stall the outbox dispatcher's sends. A single
-long statement cannot be cut, so work known to run long (statistics, exports) sends its
-statements to the thread (`long_running`), and any statement that once took more than SLOW on
-the loop goes there from then on. Nothing here streams results (no
-server-side cursors are used), so fetching every row at once changes no memory profile.
+long statement cannot be cut, so work known to run long (statistics and their rollup) sends its
+statements to the thread (`long_running`), and any statement that once took more than SLOW of
+CPU on the loop goes there from then on. Nothing here streams results (no server-side cursors
+are used), so fetching every row at once changes no memory profile.
 """
 
 from __future__ import annotations
@@ -70,20 +70,20 @@ def _executemany(conn: sqlite3.Connection, sql: str, seq: Iterable[Any]) -> tupl
 
 
 BUSY_TIMEOUT_MS = 10_000
-# Seconds a transaction's statements may run on the loop back to back before others get a turn.
-LOOP_SHARE = 0.002
-# A statement that once took longer than this on the loop runs on the worker thread from then on.
-SLOW = 0.02
-SLOW_KEPT = 256
-
-# True while work that may run long (statistics, exports, the statistics rollup) uses the
-# database (UnitOfWork.long_running): its statements go to the worker thread, where a second's
-# work does not stop everyone's replies.
-long_running: ContextVar[bool] = ContextVar("sqlite_long_running", default=False)
-_slow: set[str] = set()
 # Commits between two checkpoints of the WAL: SQLite's own default of 1000 pages is about 300
 # dialog steps of a few pages each.
 CHECKPOINT_EVERY = 300
+# Seconds a transaction's statements may run on the loop back to back before others get a turn.
+LOOP_SHARE = 0.002
+# A statement that once took more CPU than this on the loop runs on the worker thread from then on.
+SLOW = 0.02
+SLOW_KEPT = 256
+
+# True while work that may run long (statistics and their rollup) uses the database
+# (UnitOfWork.long_running): its statements go to the worker thread, where a second's work does
+# not stop everyone's replies.
+long_running: ContextVar[bool] = ContextVar("sqlite_long_running", default=False)
+_slow: set[str] = set()
 
 
 def _head(sql: str) -> str:
@@ -123,7 +123,8 @@ def _begin_now(conn: sqlite3.Connection, sql: str) -> bool:
 
 
 class OneTripCursor:
-    """The part of aiosqlite's Cursor that SQLAlchemy's adapter uses, one trip per statement."""
+    """The part of aiosqlite's Cursor that SQLAlchemy's adapter uses: each statement in one call,
+    on the loop or (see the module's docstring) in one trip to the worker thread."""
 
     def __init__(self, connection: OneTripConnection) -> None:
         self._connection = connection

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -214,8 +215,10 @@ async def test_a_long_transaction_lets_other_tasks_run_between_its_statements(
             await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"行{n}"})
         held = asyncio.get_running_loop().time() - started
         during = ticker.ticks - before
-    # At least one turn for the others per 2 ms the transaction held the loop (minus slack).
-    assert during >= held / sqlite_driver.LOOP_SHARE / 2 > 0
+    # Others got turns all along (without sharing: none until the commit); about one per LOOP_SHARE
+    # on a quiet machine, fewer when the process is descheduled, so the bound is loose.
+    assert held > 10 * sqlite_driver.LOOP_SHARE
+    assert during >= 5
 
 
 # About 0.1 s of work for SQLite in one statement.
@@ -249,29 +252,19 @@ async def test_long_running_work_runs_its_statements_off_the_loop(database: Data
 
 
 async def test_a_fast_statement_held_up_by_a_busy_machine_is_not_taken_for_a_slow_one(
-    database: Database,
+    database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only the statement's own work counts: waiting for the CPU (here, the GIL) is not SQLite's."""
-    spinning = threading.Event()
-    spinning.set()
+    """Only the statement's own work counts, not the wall time it took (descheduled, the GIL)."""
+    execute = sqlite_driver._execute
 
-    def spin() -> None:
-        while spinning.is_set():
-            pass
+    def held_up(conn: sqlite3.Connection, sql: str, parameters: Any) -> Any:
+        time.sleep(0.03)  # the thread waits, as when the machine runs something else
+        return execute(conn, sql, parameters)
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(0.05)  # the spinning thread keeps the GIL 50 ms at a time
-    spinner = threading.Thread(target=spin)
-    spinner.start()
-    try:
-        async with database.engine.begin() as conn:
-            started = asyncio.get_running_loop().time()
-            for _ in range(10):
-                assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
-            waited = asyncio.get_running_loop().time() - started
-    finally:
-        spinning.clear()
-        spinner.join()
-        sys.setswitchinterval(switch)
-    assert waited > sqlite_driver.SLOW  # the statements did wait, in wall time
+    async with database.engine.begin() as conn:
+        monkeypatch.setattr(sqlite_driver, "_execute", held_up)
+        started = asyncio.get_running_loop().time()
+        for _ in range(3):
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+        assert asyncio.get_running_loop().time() - started > 3 * sqlite_driver.SLOW
     assert sqlite_driver._slow == set()

@@ -275,9 +275,15 @@ class TelegramChannel:
         if not await self._send(chat_id, handled.replies):
             return
         if handled.job is not None:
-            # Not awaited here: the person's next update waits for this one to finish, and a long
-            # export must not hold up their other requests. PTB awaits such tasks when it stops.
-            self.application.create_task(self._run_job(chat_id, handled.job))
+            # "Started" is part of the answer to the command: sent here, in order, before the
+            # person's next update is handled. The work itself is not awaited: a long export must
+            # not hold up their other requests. PTB awaits such tasks when it stops.
+            try:
+                started = await self.application.bot.send_message(chat_id, handled.job.started)
+            except TelegramError as exc:
+                log.info("telegram.job_not_started", chat_id=chat_id, error=str(exc))
+                return
+            self.application.create_task(self._run_job(chat_id, handled.job, started))
 
     async def _send(self, chat_id: int, replies: list[Reply]) -> bool:
         """Send replies in order; False when the person has blocked the bot.
@@ -322,14 +328,9 @@ class TelegramChannel:
                 log.exception("telegram.reply_lost", chat_id=chat_id)
         return True
 
-    async def _run_job(self, chat_id: int, job: Job) -> None:
-        """Show the job's progress by editing one message, then send what it produced."""
+    async def _run_job(self, chat_id: int, job: Job, message: Message) -> None:
+        """Show the job's progress by editing its "started" message, then send what it produced."""
         bot = self.application.bot
-        try:
-            message = await bot.send_message(chat_id, job.started)
-        except TelegramError as exc:
-            log.info("telegram.job_not_started", chat_id=chat_id, error=str(exc))
-            return
         shown, pending, last_edit = job.started, "", time.monotonic()
 
         async def edit(text: str) -> None:

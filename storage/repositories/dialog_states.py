@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,14 +30,6 @@ class DialogStateRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def load(self, user_id: int) -> tuple[dict[str, Any], int] | None:
-        row = (
-            await self.session.execute(
-                select(DialogStateRow.data, DialogStateRow.version).where(DialogStateRow.user_id == user_id)
-            )
-        ).first()
-        return (dict(row[0]), int(row[1])) if row else None
 
     async def save(
         self, user_id: int, data: dict[str, Any], *, expected_version: int | None, now: datetime

@@ -9,7 +9,8 @@ answer (the person saw the answer to the first one).
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -126,51 +127,48 @@ async def test_the_same_id_on_another_channel_is_another_update(runtime: Runtime
         assert not await uow.processed_updates.claim("telegram", 5, now)
 
 
-async def test_two_processes_claiming_one_update_at_once(postgres_url: str, clock: ManualClock) -> None:
-    """A webhook retried while the first delivery is still being handled, on another process."""
+@pytest.fixture
+async def two_processes(postgres_url: str) -> AsyncIterator[tuple[Database, Database]]:
+    """Two engines on one PostgreSQL database, as two bot processes have."""
     first, second = Database(postgres_url), Database(postgres_url)
-    try:
-        async with UnitOfWork(first) as holder:
-            assert await holder.processed_updates.claim("telegram", 9, clock.now())
+    yield first, second
+    await first.dispose()
+    await second.dispose()
 
-            async def rival() -> bool:
-                async with UnitOfWork(second) as uow:
-                    return await uow.processed_updates.claim("telegram", 9, clock.now())
 
-            racing = asyncio.create_task(rival())
-            await asyncio.sleep(0.3)
-            assert not racing.done()  # it waits for the first transaction to end
-            await holder.commit()
-        assert await racing is False  # then finds the first one's row: already applied
-        async with UnitOfWork(second) as uow:
-            assert not await uow.processed_updates.claim("telegram", 9, clock.now())
-    finally:
-        await first.dispose()
-        await second.dispose()
+async def claim_apart(database: Database, update_id: int, now: datetime) -> bool:
+    """Claim an update in a transaction of its own, as another process handling it does."""
+    async with UnitOfWork(database) as uow:
+        claimed = await uow.processed_updates.claim("telegram", update_id, now)
+        await uow.commit()
+        return claimed
+
+
+async def test_two_processes_claiming_one_update_at_once(
+    two_processes: tuple[Database, Database], clock: ManualClock
+) -> None:
+    """A webhook retried while the first delivery is still being handled, on another process."""
+    first, second = two_processes
+    async with UnitOfWork(first) as holder:
+        assert await holder.processed_updates.claim("telegram", 9, clock.now())
+        racing = asyncio.create_task(claim_apart(second, 9, clock.now()))
+        await asyncio.sleep(0.3)
+        assert not racing.done()  # it waits for the first transaction to end
+        await holder.commit()
+    assert await racing is False  # then finds the first one's row: already applied
+    assert not await claim_apart(second, 9, clock.now())
 
 
 async def test_a_claim_rolled_back_leaves_the_update_to_the_other_process(
-    postgres_url: str, clock: ManualClock
+    two_processes: tuple[Database, Database], clock: ManualClock
 ) -> None:
     """The first delivery failed half-way: the retried one, waiting on it, applies the update."""
-    first, second = Database(postgres_url), Database(postgres_url)
-    try:
-        async with UnitOfWork(first) as holder:
-            assert await holder.processed_updates.claim("telegram", 11, clock.now())
-
-            async def rival() -> bool:
-                async with UnitOfWork(second) as uow:
-                    claimed = await uow.processed_updates.claim("telegram", 11, clock.now())
-                    await uow.commit()
-                    return claimed
-
-            racing = asyncio.create_task(rival())
-            await asyncio.sleep(0.3)
-            assert not racing.done()
-        # The holder's block ended without a commit: rolled back.
-        assert await racing is True
-        async with UnitOfWork(first) as uow:
-            assert not await uow.processed_updates.claim("telegram", 11, clock.now())
-    finally:
-        await first.dispose()
-        await second.dispose()
+    first, second = two_processes
+    async with UnitOfWork(first) as holder:
+        assert await holder.processed_updates.claim("telegram", 11, clock.now())
+        racing = asyncio.create_task(claim_apart(second, 11, clock.now()))
+        await asyncio.sleep(0.3)
+        assert not racing.done()
+    # The holder's block ended without a commit: rolled back.
+    assert await racing is True
+    assert not await claim_apart(first, 11, clock.now())
